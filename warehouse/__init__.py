@@ -1,0 +1,49 @@
+"""The DuckDB store: roster, sessions, grades, face observations and their aggregates.
+
+Imports only affect.schema from the rest of vadgrade; everything takes plain arguments
+(paths, connections, DataFrames) so it works from a notebook as well as from flows.
+"""
+from warehouse.aggregates import rebuild_aggregates, student_aggregates, student_session_aggregates
+from warehouse.db import connect
+from warehouse.errors import InputError
+from warehouse.load import (
+    LoadResult,
+    export_parquet,
+    load_gradebook,
+    load_observations,
+    load_roster,
+    load_sessions,
+    read_gradebook,
+    read_roster,
+    scored_hashes,
+    validate_gradebook,
+    validate_roster,
+)
+from warehouse.migrate import load_sql, migrate
+from warehouse.queries import cohorts, emotion_features, learning_frame, model_versions, session_trends
+
+__all__ = [
+    "InputError",
+    "LoadResult",
+    "cohorts",
+    "connect",
+    "emotion_features",
+    "export_parquet",
+    "learning_frame",
+    "load_gradebook",
+    "load_observations",
+    "load_roster",
+    "load_sessions",
+    "load_sql",
+    "migrate",
+    "model_versions",
+    "read_gradebook",
+    "read_roster",
+    "rebuild_aggregates",
+    "scored_hashes",
+    "session_trends",
+    "student_aggregates",
+    "student_session_aggregates",
+    "validate_gradebook",
+    "validate_roster",
+]

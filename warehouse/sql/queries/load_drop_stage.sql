@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS _stage_faces;
+DROP TABLE IF EXISTS _stage_images;
