@@ -31,13 +31,14 @@ def gradebook_columns(n_tests: int) -> list[str]:
     return [STUDENT_ID, "gpa", *test_columns(n_tests), "final_grade"]
 
 
-def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every cell as text, indexed by CSV line number, plus problems of shape.
+def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str], list[tuple[int, str]]]:
+    """Every cell as text, indexed by CSV line number, plus file and row problems of shape.
 
     The csv module (not pandas) is used so line numbers stay exact with blank lines
     and quoted newlines; headers are stripped and lower-cased to forgive spreadsheets.
     """
     problems: list[str] = []
+    row_problems: list[tuple[int, str]] = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -52,7 +53,7 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str]]:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(columns):
-                problems.append(f"line {reader.line_num}: expected {len(columns)} fields, found {len(row)}")
+                row_problems.append((reader.line_num, f"expected {len(columns)} fields, found {len(row)}"))
                 row = (row + [""] * len(columns))[: len(columns)]
             rows.append(row)
             lines.append(reader.line_num)
@@ -63,13 +64,11 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str]]:
     keep = [position for position, name in enumerate(columns) if columns.index(name) == position]
     frame = frame[keep]
     frame.columns = [columns[position] for position in keep]
-    return frame, problems
+    return frame, problems, row_problems
 
 
-def _row_label(frame: pd.DataFrame, label: object) -> str:
-    """'line 7 (student_id s07)' for CSV frames, 'row 3 (…)' for frames built in code."""
-    kind = "line" if frame.index.name == _LINE else "row"
-    student = frame.at[label, STUDENT_ID] if STUDENT_ID in frame.columns else None
+def _row_label(kind: str, label: object, student: object) -> str:
+    """'line 7 (student_id 's07')' for CSV frames, 'row 3 (…)' for frames built in code."""
     return f"{kind} {label} (student_id {'<blank>' if pd.isna(student) else repr(str(student))})"
 
 
@@ -124,9 +123,12 @@ def _raise_if_any(frame: pd.DataFrame, source: str, header_problems: list[str], 
     """One InputError for everything found, rows in file order."""
     if not header_problems and not row_problems:
         return
+    kind = "line" if frame.index.name == _LINE else "row"
+    ids = _text(frame[STUDENT_ID]) if STUDENT_ID in frame.columns else pd.Series(pd.NA, index=frame.index)
     order = {label: position for position, label in enumerate(frame.index)}
     row_problems = sorted(row_problems, key=lambda item: order[item[0]])
-    raise InputError(source, [*header_problems, *(f"{_row_label(frame, label)}: {what}" for label, what in row_problems)])
+    rows = [f"{_row_label(kind, label, ids[label])}: {what}" for label, what in row_problems]
+    raise InputError(source, [*header_problems, *rows])
 
 
 def validate_gradebook(
@@ -143,7 +145,7 @@ def validate_gradebook(
     Columns other than the gradebook's are dropped, except surplus test_NN columns,
     which mean n_tests does not match the file and are reported.
     """
-    return _validate_gradebook(df, n_tests, gpa_range, score_range, source, [])
+    return _validate_gradebook(df, n_tests, gpa_range, score_range, source, [], [])
 
 
 def _validate_gradebook(
@@ -153,6 +155,7 @@ def _validate_gradebook(
     score_range: tuple[float, float],
     source: str,
     header_problems: list[str],
+    row_problems: list[tuple[object, str]],
 ) -> pd.DataFrame:
     expected = gradebook_columns(n_tests)
     header_problems = [*header_problems, *_missing_columns(df, expected)]
@@ -161,7 +164,7 @@ def _validate_gradebook(
         header_problems.append(f"unexpected test column(s) {', '.join(map(str, surplus))} for n_tests={n_tests}")
     if len(df) == 0:
         header_problems.append("no data rows")
-    row_problems: list[tuple[object, str]] = []
+    row_problems = list(row_problems)
     typed = pd.DataFrame(index=df.index)
     if STUDENT_ID in df.columns:
         typed[STUDENT_ID] = _check_ids(df, row_problems)
@@ -182,8 +185,8 @@ def read_gradebook(
 ) -> pd.DataFrame:
     """Read and validate a gradebook CSV; see validate_gradebook for the rules."""
     path = Path(path)
-    frame, problems = read_csv_text(path)
-    return _validate_gradebook(frame, n_tests, gpa_range, score_range, str(path), problems)
+    frame, problems, row_problems = read_csv_text(path)
+    return _validate_gradebook(frame, n_tests, gpa_range, score_range, str(path), problems, row_problems)
 
 
 def validate_roster(df: pd.DataFrame, *, source: str = "roster") -> pd.DataFrame:
@@ -192,14 +195,16 @@ def validate_roster(df: pd.DataFrame, *, source: str = "roster") -> pd.DataFrame
     consent must be one of true/false/yes/no/1/0 (any case): a blank or unclear
     consent is an error, never taken as a yes.
     """
-    return _validate_roster(df, source, [])
+    return _validate_roster(df, source, [], [])
 
 
-def _validate_roster(df: pd.DataFrame, source: str, header_problems: list[str]) -> pd.DataFrame:
+def _validate_roster(
+    df: pd.DataFrame, source: str, header_problems: list[str], row_problems: list[tuple[object, str]]
+) -> pd.DataFrame:
     header_problems = [*header_problems, *_missing_columns(df, [STUDENT_ID, "consent"])]
     if len(df) == 0:
         header_problems.append("no data rows")
-    row_problems: list[tuple[object, str]] = []
+    row_problems = list(row_problems)
     typed = pd.DataFrame(index=df.index)
     if STUDENT_ID in df.columns:
         typed[STUDENT_ID] = _check_ids(df, row_problems)
@@ -218,5 +223,5 @@ def _validate_roster(df: pd.DataFrame, source: str, header_problems: list[str]) 
 def read_roster(path: str | Path) -> pd.DataFrame:
     """Read and validate a roster CSV: student_id, consent[, display_name]."""
     path = Path(path)
-    frame, problems = read_csv_text(path)
-    return _validate_roster(frame, str(path), problems)
+    frame, problems, row_problems = read_csv_text(path)
+    return _validate_roster(frame, str(path), problems, row_problems)

@@ -1,0 +1,167 @@
+"""Loads: idempotent, atomic, and never storing what consent or the roster forbid."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from warehouse import (
+    connect,
+    export_parquet,
+    load_gradebook,
+    load_observations,
+    load_roster,
+    scored_hashes,
+)
+from warehouse.load import IMAGE_REJECTED, NO_CONSENT, UNKNOWN_SESSION, UNKNOWN_STUDENT
+from wh_data import COHORT, count, images_of, make_observations, no_face_image
+
+TABLES = ("students", "sessions", "gradebook", "test_scores", "images", "face_observations")
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return {table: count(con, table) for table in TABLES}
+
+
+def _gradebook(n_students: int = 3, n_tests: int = 4) -> pd.DataFrame:
+    frame = pd.DataFrame({"student_id": [f"s{i:02d}" for i in range(1, n_students + 1)], "gpa": 3.0})
+    for test in range(1, n_tests + 1):
+        frame[f"test_{test:02d}"] = 50.0 + test
+    frame["final_grade"] = 70.0
+    return frame
+
+
+def test_gradebook_reload_is_idempotent_and_replaces_tests(con: duckdb.DuckDBPyConnection) -> None:
+    load_gradebook(con, COHORT, _gradebook())
+    before = _counts(con)
+    load_gradebook(con, COHORT, _gradebook())
+    assert _counts(con) == before == {**before, "gradebook": 3, "test_scores": 12}
+
+    corrected = _gradebook(n_tests=2).assign(gpa=[3.9, 3.0, 3.0])
+    load_gradebook(con, COHORT, corrected)
+    assert count(con, "test_scores") == 6  # the corrected students' old tests 3-4 are gone
+    assert con.execute("SELECT gpa FROM gradebook WHERE student_id = 's01'").fetchall() == [(3.9,)]
+
+
+def test_gradebook_failing_midway_leaves_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    # The gradebook rows insert fine; the test scores then fail to cast inside the same transaction.
+    broken = _gradebook().astype({"test_03": object})
+    broken.loc[1, "test_03"] = "abc"
+    with pytest.raises(duckdb.Error):
+        load_gradebook(con, COHORT, broken)
+    assert count(con, "gradebook") == 0 and count(con, "test_scores") == 0
+    load_gradebook(con, COHORT, _gradebook())  # the connection is usable afterwards
+    assert count(con, "gradebook") == 3
+
+
+def test_pseudonyms_are_stable_salted_and_per_cohort(con: duckdb.DuckDBPyConnection) -> None:
+    roster = pd.DataFrame({"student_id": ["s01", "s02"], "consent": [True, False]})
+    load_roster(con, "a", roster)
+    load_roster(con, "b", roster)
+    first = dict(con.execute("SELECT cohort || '/' || student_id, pseudonym FROM students").fetchall())
+    load_roster(con, "a", roster.assign(consent=[False, True]))
+    again = dict(con.execute("SELECT cohort || '/' || student_id, pseudonym FROM students").fetchall())
+    assert first == again and len(set(first.values())) == 4
+    assert all(len(p) == 12 and int(p, 16) >= 0 for p in first.values())
+    unsalted = hashlib.sha256(b"as01").hexdigest()[:12]
+    assert unsalted not in first.values()
+    assert con.execute("SELECT consent FROM students WHERE cohort = 'a' ORDER BY student_id").fetchall() == [
+        (False,), (True,)
+    ]
+
+
+def test_observations_reload_changes_nothing(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    faces, images = make_observations([("s01", "w1", 3), ("s02", "w2", 2)])
+    faces = pd.concat([faces, no_face_image("s01", "w3")], ignore_index=True)
+    images = images_of(faces)
+    first = load_observations(cohort_con, COHORT, faces, images)
+    assert (first.images_loaded, first.faces_loaded, first.images_skipped) == (6, 5, 0)
+    assert first.rejected.empty
+    before = _counts(cohort_con)
+    stored = cohort_con.execute("SELECT * FROM images ORDER BY content_hash").df()
+
+    again = load_observations(cohort_con, COHORT, pd.concat([faces, faces]), pd.concat([images, images]))
+    assert (again.images_loaded, again.faces_loaded, again.images_skipped) == (0, 0, 6)
+    assert _counts(cohort_con) == before
+    pd.testing.assert_frame_equal(cohort_con.execute("SELECT * FROM images ORDER BY content_hash").df(), stored)
+    no_face = cohort_con.execute("SELECT n_faces, status FROM images WHERE n_faces = 0").fetchall()
+    assert no_face == [(0, "no_face")]
+    assert scored_hashes(cohort_con, "m1") == set(images["content_hash"])
+    assert scored_hashes(cohort_con, "m2") == set()
+
+
+def test_unknown_and_unconsented_observations_are_rejected_and_counted(
+    cohort_con: duckdb.DuckDBPyConnection,
+) -> None:
+    good, _ = make_observations([("s01", "w1", 2)], seed=1)
+    no_consent, _ = make_observations([("s04", "w1", 2)], seed=2)
+    stranger, _ = make_observations([("s99", "w1", 1)], seed=3)
+    wrong_session, _ = make_observations([("s02", "w9", 3)], seed=4)
+    # One group photo: s01 (consents) and s04 (does not) -> the whole image is held back.
+    group = make_observations([("s01", "w2", 1)], seed=5)[0]
+    group = pd.concat([group, group.assign(face_idx=1, student_id="s04")], ignore_index=True)
+    faces = pd.concat([good, no_consent, stranger, wrong_session, group], ignore_index=True)
+    images = images_of(faces)
+
+    result = load_observations(cohort_con, COHORT, faces, images)
+    assert (result.images_loaded, result.faces_loaded) == (2, 2)
+    assert result.images_rejected == 7
+    assert result.rejected_counts == {NO_CONSENT: 3, UNKNOWN_STUDENT: 1, UNKNOWN_SESSION: 3, IMAGE_REJECTED: 1}
+    assert len(result.rejected) == len(faces) - 2
+    stored = cohort_con.execute("SELECT DISTINCT student_id, session_id FROM face_observations").fetchall()
+    assert stored == [("s01", "w1")]
+    assert count(cohort_con, "images") == 2
+    # Rejected images are not marked as scored, so a later run retries them.
+    assert scored_hashes(cohort_con, "m1") == set(good["content_hash"])
+
+
+def test_observation_load_failing_midway_leaves_nothing(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    faces, images = make_observations([("s01", "w1", 3)])
+    broken = faces.astype({"valence": object})
+    broken.loc[2, "valence"] = "not a number"  # images insert first, then the faces cast fails
+    with pytest.raises(duckdb.Error):
+        load_observations(cohort_con, COHORT, broken, images)
+    assert count(cohort_con, "images") == 0 and count(cohort_con, "face_observations") == 0
+    assert load_observations(cohort_con, COHORT, faces, images).faces_loaded == 3
+
+
+def test_resume_after_partial_run_does_not_double_count(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    faces, images = make_observations([("s01", "w1", 4), ("s02", "w2", 4), ("s03", "w3", 4)])
+    half = images["content_hash"].iloc[:5]
+    load_observations(cohort_con, COHORT, faces[faces["content_hash"].isin(half)], images[images["content_hash"].isin(half)])
+
+    done = scored_hashes(cohort_con, "m1")
+    todo = ~images["content_hash"].isin(done)
+    load_observations(cohort_con, COHORT, faces[~faces["content_hash"].isin(done)], images[todo])
+    assert count(cohort_con, "face_observations") == len(faces)
+    assert count(cohort_con, "images") == len(images)
+
+
+def test_export_parquet_round_trips(cohort_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    faces, images = make_observations([("s01", "w1", 2), ("s02", "w2", 1)])
+    load_observations(cohort_con, COHORT, faces, images)
+    path = export_parquet(cohort_con, "face_observations", tmp_path / "out" / "faces.parquet")
+    exported = pd.read_parquet(path).sort_values("content_hash").reset_index(drop=True)
+    stored = cohort_con.execute("SELECT * FROM face_observations ORDER BY content_hash").df()
+    pd.testing.assert_frame_equal(exported, stored, check_dtype=False)
+    codec = cohort_con.execute("SELECT DISTINCT compression FROM parquet_metadata($p)", {"p": str(path)}).fetchall()
+    assert codec == [("ZSTD",)]
+
+    for bad in ("no_such_table", 'students"; DROP TABLE students; --'):
+        with pytest.raises(ValueError, match="unknown table"):
+            export_parquet(cohort_con, bad, tmp_path / "bad.parquet")
+    assert count(cohort_con, "students") == 4
+
+
+def test_loaded_file_opens_with_plain_read_only_duckdb(tmp_path: Path) -> None:
+    path = tmp_path / "store.duckdb"
+    writer = connect(path)
+    load_roster(writer, COHORT, pd.DataFrame({"student_id": ["s01"], "consent": [True]}))
+    load_gradebook(writer, COHORT, _gradebook(n_students=1))
+    writer.close()
+    reader = duckdb.connect(str(path), read_only=True)
+    assert count(reader, "students") == 1 and count(reader, "test_scores") == 4
+    reader.close()
