@@ -1,0 +1,10 @@
+"""Errors that callers (the CLI, flows) can catch and turn into a clear message."""
+from __future__ import annotations
+
+
+class InsufficientDataError(ValueError):
+    """Too few labelled students to run the requested cross-validation."""
+
+
+class LeakageError(ValueError):
+    """A feature carries the target (or the frames carry columns they must not)."""

@@ -1,0 +1,219 @@
+"""MLflow edge: log one analysis, register its champion, move the alias, load it back.
+
+Layout of one analysis:
+
+    parent run "grade-predictors <cohort>"     CV settings, p-values per model, champion
+    ├── child "<model> / learning-only"        params, mse/rmse/mae/r2 mean+std, fold_mse
+    ├── child "<model> / learning+emotion"     ... + the paired-test p-values of <model>
+    └── ...
+    parent artifacts: ablation_chart.png, predicted_vs_actual.png, cv_table.csv,
+    folds.csv, comparison.csv, oof_predictions.csv, feature_importances.csv/.png,
+    and the refitted champion under "model" (signature + input example from X).
+
+Every analysis registers a new version of `registered_model_name`; it does NOT move
+the `champion` alias. Promotion is the separate, explicit `promote(...)` call (the
+default pipeline calls it right after a successful analysis), so a run that
+registers a worse model never silently changes what reports load.
+
+Privacy: only the `pseudonym` column ever reaches MLflow; `student_id` and display
+names are never logged (the feature frame X holds no identifiers at all).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import mlflow
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.pipeline import Pipeline
+
+from academic import plots
+from academic.evaluate import Champion, CVResults
+from academic.explain import permutation_importances
+from academic.features import LEARNING_EMOTION
+
+log = logging.getLogger(__name__)
+
+CHAMPION_ALIAS = "champion"
+MODEL_ARTIFACT = "model"
+# MLflow saves scikit-learn models with skops (no arbitrary code on load). skops still
+# asks for these types to be named: tree node storage and the XGBoost booster. They are
+# exactly what `academic.models` builds, and only this project writes to the store.
+SKOPS_TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype", "sklearn.tree._tree.Tree", "xgboost.core.Booster", "xgboost.sklearn.XGBRegressor",
+)
+
+
+def _pip_requirements() -> list[str]:
+    """Pinned runtime needs of the logged pipeline; naming them skips MLflow's slow inference."""
+    return [f"{name}=={metadata.version(name)}" for name in ("mlflow", "scikit-learn", "xgboost", "skops", "pandas", "numpy")]
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """Where one logged analysis lives in MLflow."""
+
+    experiment_id: str
+    parent_run_id: str
+    child_run_ids: dict[tuple[str, str], str]
+    model_uri: str
+    registered_model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class LoadedChampion:
+    """A registered champion and the out-of-fold residuals of its configuration."""
+
+    pipeline: Pipeline
+    model: str
+    feature_set: str
+    version: str
+    residuals: np.ndarray
+
+
+@contextmanager
+def _tracking(tracking_uri: str) -> Iterator[MlflowClient]:
+    """Point MLflow's fluent API at `tracking_uri` for the duration, then restore it."""
+    previous_tracking, previous_registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    try:
+        yield MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    finally:
+        mlflow.set_tracking_uri(previous_tracking)
+        mlflow.set_registry_uri(previous_registry)
+
+
+def _experiment_id(client: MlflowClient, name: str, artifact_location: str | Path) -> str:
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    return client.create_experiment(name, artifact_location=Path(artifact_location).resolve().as_uri())
+
+
+def _log_figure(fig: Figure, name: str) -> None:
+    mlflow.log_figure(fig, name)
+    fig.clear()
+
+
+def _log_frame(frame: pd.DataFrame, name: str, directory: Path) -> None:
+    path = directory / name
+    frame.to_csv(path, index=False)
+    mlflow.log_artifact(str(path))
+
+
+def _log_child(results: CVResults, row: pd.Series, experiment_id: str,
+               tags: dict[str, str]) -> str:
+    model, feature_set = str(row["model"]), str(row["feature_set"])
+    with mlflow.start_run(run_name=f"{model} / {feature_set}", experiment_id=experiment_id, nested=True) as run:
+        mlflow.set_tags({**tags, "model": model, "feature_set": feature_set})
+        mlflow.log_params({"model": model, "feature_set": feature_set,
+                           **{f"model.{k}": v for k, v in results.estimator_params[model].items()}})
+        metrics = {k: float(row[k]) for k in row.index if k.endswith(("_mean", "_std"))}
+        if feature_set == LEARNING_EMOTION and model in set(results.comparison["model"]):
+            paired = results.comparison.set_index("model").loc[model]
+            metrics |= {k: float(paired[k]) for k in ("p_one_sided", "p_two_sided", "mse_reduction", "t")}
+        mlflow.log_metrics(metrics)
+        folds = results.folds[(results.folds["model"] == model) & (results.folds["feature_set"] == feature_set)]
+        for split, mse in zip(folds["split"], folds["mse"]):
+            mlflow.log_metric("fold_mse", float(mse), step=int(split))
+        return run.info.run_id
+
+
+def log_analysis(
+    results: CVResults,
+    champion: Champion,
+    *,
+    tracking_uri: str,
+    artifact_location: str | Path,
+    experiment: str = "vadgrade-academic",
+    cohort: str,
+    data_fingerprint: str,
+    extractor_version: str,
+    registered_model_name: str = "vadgrade-grade",
+) -> AnalysisRun:
+    """Log `results` as one parent run with a child per model x feature set, log the
+    refitted `champion` and register it as a new version (the alias is left alone)."""
+    tags = {"cohort": cohort, "data_fingerprint": data_fingerprint, "extractor_version": extractor_version}
+    with _tracking(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+        experiment_id = _experiment_id(client, experiment, artifact_location)
+        with mlflow.start_run(run_name=f"grade-predictors {cohort}", experiment_id=experiment_id) as parent:
+            mlflow.set_tags({**tags, "role": "analysis"})
+            mlflow.log_params({
+                "n_splits": results.n_splits, "n_repeats": results.n_repeats, "seed": results.seed,
+                "n_labelled": len(champion.y), "champion_model": champion.model,
+                "champion_feature_set": champion.feature_set,
+            })
+            child_ids = {
+                (str(row["model"]), str(row["feature_set"])): _log_child(results, row, experiment_id, tags)
+                for _, row in results.summary.iterrows()
+            }
+            best = results.summary.set_index(["model", "feature_set"]).loc[(champion.model, champion.feature_set)]
+            mlflow.log_metrics({f"champion_{k}": float(best[k]) for k in ("mse_mean", "mse_std", "r2_mean")})
+            mlflow.log_metrics({f"{k}_{row.model}": float(getattr(row, k))
+                                for row in results.comparison.itertuples()
+                                for k in ("p_one_sided", "p_two_sided", "mse_reduction")})
+
+            directory = Path(tmp)
+            _log_figure(plots.ablation_chart(results.summary, results.comparison), "ablation_chart.png")
+            oof = results.oof[(results.oof["model"] == champion.model)
+                              & (results.oof["feature_set"] == champion.feature_set)]
+            _log_figure(plots.predicted_vs_actual(oof, f"{champion.model} / {champion.feature_set}"),
+                        "predicted_vs_actual.png")
+            importances = permutation_importances(champion.pipeline, champion.X, champion.y, seed=results.seed)
+            _log_figure(plots.importance_chart(importances), "feature_importances.png")
+            _log_frame(importances, "feature_importances.csv", directory)
+            _log_frame(results.summary, "cv_table.csv", directory)
+            _log_frame(results.folds, "folds.csv", directory)
+            _log_frame(results.comparison, "comparison.csv", directory)
+            _log_frame(results.oof, "oof_predictions.csv", directory)
+
+            info = mlflow.sklearn.log_model(
+                champion.pipeline,
+                name=MODEL_ARTIFACT,
+                signature=infer_signature(champion.X, champion.pipeline.predict(champion.X)),
+                input_example=champion.X.iloc[:3],
+                registered_model_name=registered_model_name,
+                pip_requirements=_pip_requirements(),
+                skops_trusted_types=list(SKOPS_TRUSTED_TYPES),
+            )
+        version = str(info.registered_model_version)
+        client.set_model_version_tag(registered_model_name, version, "model", champion.model)
+        client.set_model_version_tag(registered_model_name, version, "feature_set", champion.feature_set)
+        client.set_model_version_tag(registered_model_name, version, "analysis_run_id", parent.info.run_id)
+    log.info("logged analysis %s; registered %s version %s", parent.info.run_id, registered_model_name, version)
+    return AnalysisRun(experiment_id=experiment_id, parent_run_id=parent.info.run_id, child_run_ids=child_ids,
+                       model_uri=info.model_uri, registered_model_name=registered_model_name,
+                       model_version=version)
+
+
+def promote(registered_model_name: str, version: str, *, tracking_uri: str, alias: str = CHAMPION_ALIAS) -> None:
+    """Point `alias` (default `champion`) at `version`: what reports load from now on."""
+    MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).set_registered_model_alias(
+        registered_model_name, alias, version)
+    log.info("alias %s of %s now points at version %s", alias, registered_model_name, version)
+
+
+def load_champion(registered_model_name: str = "vadgrade-grade", *, tracking_uri: str,
+                  alias: str = CHAMPION_ALIAS) -> LoadedChampion:
+    """Load `models:/<name>@<alias>` plus its configuration's out-of-fold residuals."""
+    with _tracking(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
+        version = client.get_model_version_by_alias(registered_model_name, alias)
+        pipeline = mlflow.sklearn.load_model(f"models:/{registered_model_name}@{alias}")
+        model, feature_set = version.tags["model"], version.tags["feature_set"]
+        path = client.download_artifacts(version.tags["analysis_run_id"], "oof_predictions.csv", tmp)
+        oof = pd.read_csv(path)
+    oof = oof[(oof["model"] == model) & (oof["feature_set"] == feature_set)]
+    return LoadedChampion(pipeline=pipeline, model=model, feature_set=feature_set, version=str(version.version),
+                          residuals=(oof["actual"] - oof["predicted"]).to_numpy())
