@@ -2,6 +2,7 @@
 
 Each aggregate is one SELECT in `sql/queries/<table>.sql`, named after the table it
 fills (the dbt convention); materialising is the same delete-and-insert for each.
+agg_student reads agg_student_session, so the million faces are scanned only once.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from warehouse.tx import transaction
 
 log = logging.getLogger(__name__)
 
-# Order matters only for readability: each query reads face_observations, not the other table.
+# Build order: agg_student is computed from agg_student_session.
 AGGREGATE_TABLES: tuple[str, ...] = ("agg_student_session", "agg_student")
 
 
@@ -25,7 +26,10 @@ def student_session_aggregates(con: duckdb.DuckDBPyConnection, cohort: str | Non
 
 
 def student_aggregates(con: duckdb.DuckDBPyConnection, cohort: str | None = None) -> pd.DataFrame:
-    """Aggregates per student x model (with session trends) computed now from face_observations."""
+    """Aggregates per student x model (with session trends) from the agg_student_session table.
+
+    Reflects the last rebuild_aggregates; use that to refresh both tables.
+    """
     return con.execute(load_sql("agg_student"), {"cohort": cohort}).df()
 
 

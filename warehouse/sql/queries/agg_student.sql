@@ -1,76 +1,62 @@
--- Per student x model: the same statistics over all of the student's faces, plus the
--- OLS slope of the per-session means against session_order.session_no (held_on,
--- then session_id, within the cohort), so a student who missed sessions keeps true spacing.
-WITH faces AS (
-    SELECT f.*
-    FROM face_observations AS f
-    JOIN students AS s
-        ON s.cohort = f.cohort AND s.student_id = f.student_id AND s.consent
-    WHERE $cohort IS NULL OR f.cohort = $cohort
-),
-session_means AS (
-    SELECT cohort, model_version, student_id, session_id,
-           avg(valence) AS valence, avg(arousal) AS arousal, avg(dominance) AS dominance
-    FROM faces
-    GROUP BY cohort, model_version, student_id, session_id
-),
-trends AS (
+-- Per student x model, built from agg_student_session (dbt-style ref: rebuild that
+-- first), so the million faces are scanned once. Spread over all of a student's faces
+-- is recombined exactly from the per-session count/mean/std (Chan et al.'s pooled
+-- sum of squares); min/max, probability means and shares combine by count.
+-- Trends: OLS slope of the per-session means against session_order.session_no
+-- (held_on, then session_id, within the cohort), so missed sessions keep true spacing.
+WITH sessions_of AS (
     SELECT
-        m.cohort, m.model_version, m.student_id,
-        count(*)                            AS n_sessions,
-        regr_slope(m.valence, o.session_no)   AS valence_slope,
-        regr_slope(m.arousal, o.session_no)   AS arousal_slope,
-        regr_slope(m.dominance, o.session_no) AS dominance_slope
-    FROM session_means AS m
-    JOIN session_order AS o ON o.cohort = m.cohort AND o.session_id = m.session_id
-    GROUP BY m.cohort, m.model_version, m.student_id
-),
-overall AS (
-    SELECT
-        cohort,
-        model_version,
-        student_id,
-        count(*)                AS n_faces,
-        avg(valence)            AS valence_mean,
-        stddev_samp(valence)    AS valence_std,
-        min(valence)            AS valence_min,
-        max(valence)            AS valence_max,
-        avg(arousal)            AS arousal_mean,
-        stddev_samp(arousal)    AS arousal_std,
-        min(arousal)            AS arousal_min,
-        max(arousal)            AS arousal_max,
-        avg(dominance)          AS dominance_mean,
-        stddev_samp(dominance)  AS dominance_std,
-        min(dominance)          AS dominance_min,
-        max(dominance)          AS dominance_max,
-        avg(p_neutral)          AS p_neutral_mean,
-        avg(p_happiness)        AS p_happiness_mean,
-        avg(p_surprise)         AS p_surprise_mean,
-        avg(p_sadness)          AS p_sadness_mean,
-        avg(p_anger)            AS p_anger_mean,
-        avg(p_disgust)          AS p_disgust_mean,
-        avg(p_fear)             AS p_fear_mean,
-        avg(p_contempt)         AS p_contempt_mean,
-        avg((expression = 'neutral')::DOUBLE)   AS share_neutral,
-        avg((expression = 'happiness')::DOUBLE) AS share_happiness,
-        avg((expression = 'surprise')::DOUBLE)  AS share_surprise,
-        avg((expression = 'sadness')::DOUBLE)   AS share_sadness,
-        avg((expression = 'anger')::DOUBLE)     AS share_anger,
-        avg((expression = 'disgust')::DOUBLE)   AS share_disgust,
-        avg((expression = 'fear')::DOUBLE)      AS share_fear,
-        avg((expression = 'contempt')::DOUBLE)  AS share_contempt
-    FROM faces
-    GROUP BY cohort, model_version, student_id
+        a.*,
+        o.session_no,
+        sum(a.n_faces) OVER student AS student_faces,
+        sum(a.n_faces * a.valence_mean) OVER student / sum(a.n_faces) OVER student AS student_valence,
+        sum(a.n_faces * a.arousal_mean) OVER student / sum(a.n_faces) OVER student AS student_arousal,
+        sum(a.n_faces * a.dominance_mean) OVER student / sum(a.n_faces) OVER student AS student_dominance
+    FROM agg_student_session AS a
+    JOIN session_order AS o ON o.cohort = a.cohort AND o.session_id = a.session_id
+    WHERE $cohort IS NULL OR a.cohort = $cohort
+    WINDOW student AS (PARTITION BY a.cohort, a.model_version, a.student_id)
 )
 SELECT
-    overall.*,
-    trends.n_sessions,
-    trends.valence_slope,
-    trends.arousal_slope,
-    trends.dominance_slope
-FROM overall
-JOIN trends
-    ON trends.cohort = overall.cohort
-   AND trends.model_version = overall.model_version
-   AND trends.student_id = overall.student_id
-ORDER BY overall.cohort, overall.model_version, overall.student_id
+    cohort,
+    model_version,
+    student_id,
+    sum(n_faces)::BIGINT AS n_faces,
+    count(*)      AS n_sessions,
+    any_value(student_valence) AS valence_mean,
+    sqrt((sum(coalesce(valence_std, 0) ^ 2 * (n_faces - 1)) + sum(n_faces * (valence_mean - student_valence) ^ 2))
+         / nullif(sum(n_faces) - 1, 0)) AS valence_std,
+    min(valence_min) AS valence_min,
+    max(valence_max) AS valence_max,
+    any_value(student_arousal) AS arousal_mean,
+    sqrt((sum(coalesce(arousal_std, 0) ^ 2 * (n_faces - 1)) + sum(n_faces * (arousal_mean - student_arousal) ^ 2))
+         / nullif(sum(n_faces) - 1, 0)) AS arousal_std,
+    min(arousal_min) AS arousal_min,
+    max(arousal_max) AS arousal_max,
+    any_value(student_dominance) AS dominance_mean,
+    sqrt((sum(coalesce(dominance_std, 0) ^ 2 * (n_faces - 1)) + sum(n_faces * (dominance_mean - student_dominance) ^ 2))
+         / nullif(sum(n_faces) - 1, 0)) AS dominance_std,
+    min(dominance_min) AS dominance_min,
+    max(dominance_max) AS dominance_max,
+    sum(n_faces * p_neutral_mean) / sum(n_faces)   AS p_neutral_mean,
+    sum(n_faces * p_happiness_mean) / sum(n_faces) AS p_happiness_mean,
+    sum(n_faces * p_surprise_mean) / sum(n_faces)  AS p_surprise_mean,
+    sum(n_faces * p_sadness_mean) / sum(n_faces)   AS p_sadness_mean,
+    sum(n_faces * p_anger_mean) / sum(n_faces)     AS p_anger_mean,
+    sum(n_faces * p_disgust_mean) / sum(n_faces)   AS p_disgust_mean,
+    sum(n_faces * p_fear_mean) / sum(n_faces)      AS p_fear_mean,
+    sum(n_faces * p_contempt_mean) / sum(n_faces)  AS p_contempt_mean,
+    sum(n_faces * share_neutral) / sum(n_faces)    AS share_neutral,
+    sum(n_faces * share_happiness) / sum(n_faces)  AS share_happiness,
+    sum(n_faces * share_surprise) / sum(n_faces)   AS share_surprise,
+    sum(n_faces * share_sadness) / sum(n_faces)    AS share_sadness,
+    sum(n_faces * share_anger) / sum(n_faces)      AS share_anger,
+    sum(n_faces * share_disgust) / sum(n_faces)    AS share_disgust,
+    sum(n_faces * share_fear) / sum(n_faces)       AS share_fear,
+    sum(n_faces * share_contempt) / sum(n_faces)   AS share_contempt,
+    regr_slope(valence_mean, session_no)   AS valence_slope,
+    regr_slope(arousal_mean, session_no)   AS arousal_slope,
+    regr_slope(dominance_mean, session_no) AS dominance_slope
+FROM sessions_of
+GROUP BY cohort, model_version, student_id
+ORDER BY cohort, model_version, student_id
