@@ -88,7 +88,7 @@ def _check_ids(frame: pd.DataFrame, problems: list[tuple[object, str]]) -> pd.Se
     ids = _text(frame[STUDENT_ID])
     for label in ids.index[ids.isna()]:
         problems.append((label, "student_id is blank"))
-    for student, group in ids.dropna().groupby(ids.dropna(), sort=False):
+    for _, group in ids.dropna().groupby(ids.dropna(), sort=False):
         if len(group) > 1:
             for label in group.index:
                 others = ", ".join(str(other) for other in group.index if other != label)

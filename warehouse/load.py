@@ -44,7 +44,8 @@ IMAGE_INPUT_COLUMNS: tuple[str, ...] = (
     "content_hash", "model_version", "session_id", "student_id", "source", "status", "reason",
 )
 
-# Why an observation was not stored (LoadResult.rejected["reason"]).
+# Why an observation was not stored (LoadResult.rejected["reason"]); the same strings
+# are written by the CASE expressions in sql/queries/load_stage_*.sql.
 UNKNOWN_SESSION = "unknown_session"
 UNKNOWN_STUDENT = "unknown_student"
 NO_CONSENT = "no_consent"

@@ -4,10 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from affect.schema import BOX_COLUMNS, EXPRESSIONS, PROB_COLUMNS, VAD
 from warehouse import connect, load_sql, migrate
 from warehouse.migrate import migrations
+from warehouse.tx import transaction
 from wh_data import count
 
 
@@ -71,3 +73,15 @@ def test_face_tables_use_affect_schema_names(con: duckdb.DuckDBPyConnection) -> 
 def test_load_sql_reads_packaged_queries() -> None:
     assert load_sql("scored_hashes").startswith("SELECT")
     assert not load_sql("agg_student").endswith(";")
+
+
+def test_transaction_rolls_back_schema_and_data(con: duckdb.DuckDBPyConnection) -> None:
+    # migrate() wraps each file in this; a failing file must leave no table behind.
+    with pytest.raises(duckdb.Error):
+        with transaction(con):
+            con.execute("CREATE TABLE half_done (x INTEGER)")
+            con.execute("INSERT INTO half_done VALUES (1)")
+            con.execute("INSERT INTO schema_version (version, name) VALUES (999, 'x.sql')")
+            con.execute("SELECT * FROM no_such_table")
+    assert "half_done" not in {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    assert 999 not in _versions(con)
