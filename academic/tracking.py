@@ -142,9 +142,14 @@ def log_analysis(
     data_fingerprint: str,
     extractor_version: str,
     registered_model_name: str = "vadgrade-grade",
+    importance_repeats: int = 10,
 ) -> AnalysisRun:
     """Log `results` as one parent run with a child per model x feature set, log the
-    refitted `champion` and register it as a new version (the alias is left alone)."""
+    refitted `champion` and register it as a new version (the alias is left alone).
+
+    `importance_repeats` shuffles per column for the permutation importances; it is
+    the slow part of logging, so tests lower it.
+    """
     tags = {"cohort": cohort, "data_fingerprint": data_fingerprint, "extractor_version": extractor_version}
     with _tracking(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
         experiment_id = _experiment_id(client, experiment, artifact_location)
@@ -171,7 +176,8 @@ def log_analysis(
                               & (results.oof["feature_set"] == champion.feature_set)]
             _log_figure(plots.predicted_vs_actual(oof, f"{champion.model} / {champion.feature_set}"),
                         "predicted_vs_actual.png")
-            importances = permutation_importances(champion.pipeline, champion.X, champion.y, seed=results.seed)
+            importances = permutation_importances(champion.pipeline, champion.X, champion.y,
+                                                  n_repeats=importance_repeats, seed=results.seed)
             _log_figure(plots.importance_chart(importances), "feature_importances.png")
             _log_frame(importances, "feature_importances.csv", directory)
             _log_frame(results.summary, "cv_table.csv", directory)

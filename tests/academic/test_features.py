@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from academic.errors import LeakageError
+from academic.features import (
+    LEARNING_EMOTION,
+    LEARNING_ONLY,
+    emotion_columns,
+    feature_columns,
+    join_frames,
+    labelled_xy,
+)
+from academic.synthetic import make_cohort
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(50, n_tests=5, seed=2, unlabelled_fraction=0.2)
+
+
+def test_feature_sets_differ_only_by_emotion_columns(cohort):
+    learning, emotion, _ = cohort
+    frame = join_frames(learning, emotion)
+    only = feature_columns(frame, LEARNING_ONLY)
+    both = feature_columns(frame, LEARNING_EMOTION)
+    assert only == ["gpa", "test_01", "test_02", "test_03", "test_04", "test_05"]
+    assert both == only + emotion_columns(emotion)
+
+
+def test_xy_keeps_labelled_students_and_no_identifiers(cohort):
+    learning, emotion, _ = cohort
+    frame = join_frames(learning, emotion)
+    X, y = labelled_xy(frame, LEARNING_EMOTION)
+    assert len(X) == learning["final_grade"].notna().sum() == len(y)
+    assert not {"student_id", "pseudonym", "final_grade"} & set(X.columns)
+    # Students without emotion rows stay in, with NaN left for the in-fold imputer.
+    assert X["emo_valence_mean"].isna().any()
+
+
+def test_emotion_frame_with_non_emotion_column_is_refused(cohort):
+    learning, emotion, _ = cohort
+    smuggled = emotion.merge(learning[["student_id", "final_grade"]], on="student_id")
+    with pytest.raises(LeakageError, match="final_grade"):
+        join_frames(learning, smuggled)
+
+
+def test_target_derived_emotion_feature_is_caught(cohort):
+    learning, emotion, _ = cohort
+    # An upstream bug that aggregates something grade-dependent into an emo_ column.
+    grades = learning.set_index("student_id")["final_grade"]
+    rng = np.random.default_rng(0)
+    leaky = emotion.assign(emo_engagement_score=grades.reindex(emotion["student_id"]).to_numpy() / 100
+                           + rng.normal(0, 0.005, len(emotion)))
+    frame = join_frames(learning, leaky)
+    with pytest.raises(LeakageError, match="emo_engagement_score"):
+        labelled_xy(frame, LEARNING_EMOTION)
+    # The learning-only set never sees it, so it stays usable.
+    labelled_xy(frame, LEARNING_ONLY)
+
+
+def test_duplicate_students_are_refused(cohort):
+    learning, emotion, _ = cohort
+    with pytest.raises(ValueError, match="more than one row"):
+        join_frames(learning, emotion.iloc[[0, 0]])
