@@ -1,0 +1,91 @@
+"""Extractor evaluation: FERPlus majority accuracy, FER2013 PrivateTest accuracy, VAD CCC/RMSE.
+
+`metrics(...)` is pure (arrays in, dict out); `evaluate_extractor(...)` is the I/O edge
+that loads the test split, runs the model and writes the JSON report.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from affect.data import detect_format, fer2013_labels, load_split
+from affect.losses import ConsistencyLoss
+from affect.predict import predict_arrays
+from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS, VAD
+from affect.weights import load_model
+
+log = logging.getLogger(__name__)
+
+# FERPlus class indices that exist in FER2013 (all but contempt).
+FER2013_CLASSES = np.array([EXPRESSIONS.index(n) for n in FER2013_TO_FERPLUS])
+
+
+def confusion(label: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """[true, predicted] counts."""
+    return np.bincount(label * n + pred, minlength=n * n).reshape(n, n)
+
+
+def accuracy_block(label: np.ndarray, pred: np.ndarray, classes: list[str]) -> dict:
+    """Accuracy, per-class accuracy and confusion matrix over rows with a label >= 0."""
+    keep = label >= 0
+    label, pred = label[keep], pred[keep]
+    cm = confusion(label, pred, len(classes))
+    per_class = {c: (float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None)
+                 for i, c in enumerate(classes)}
+    return {"n": int(keep.sum()), "accuracy": float((label == pred).mean()) if len(label) else None,
+            "per_class_accuracy": per_class, "confusion_matrix": cm.tolist(), "classes": classes}
+
+
+def vad_block(pred: np.ndarray, target: np.ndarray) -> dict:
+    """RMSE and Lin's CCC per dimension."""
+    out = {}
+    for i, d in enumerate(VAD):
+        p, t = pred[:, i].astype(np.float64), target[:, i].astype(np.float64)
+        cov = ((p - p.mean()) * (t - t.mean())).mean()
+        ccc = 2 * cov / (p.var() + t.var() + (p.mean() - t.mean()) ** 2 + 1e-12)
+        out[d] = {"rmse": float(np.sqrt(((p - t) ** 2).mean())), "ccc": float(ccc)}
+    return out
+
+
+def metrics(probs: np.ndarray, vad: np.ndarray, *, majority: np.ndarray, vad_target: np.ndarray,
+            fer2013: np.ndarray | None, consistency: ConsistencyLoss) -> dict:
+    """Every figure the issue asks of the extractor, from predictions and targets."""
+    top = probs.argmax(1)
+    labelled = majority >= 0   # VAD targets of images without a clear vote are near zero
+    out = {"ferplus_majority": accuracy_block(majority, top, list(EXPRESSIONS)),
+           "vad": {"n": int(labelled.sum()), **vad_block(vad[labelled], vad_target[labelled])},
+           "consistency_violation_rate": float(consistency.violations(vad, top).mean())}
+    if fer2013 is not None:
+        # 7-class view: contempt is not a FER2013 class, so predict among the other seven.
+        pred7 = FER2013_CLASSES[probs[:, FER2013_CLASSES].argmax(1)]
+        remap = {c: i for i, c in enumerate(FER2013_CLASSES)}
+        lab = np.array([remap.get(int(x), -1) for x in fer2013])
+        out["fer2013_original"] = accuracy_block(
+            lab, np.array([remap[int(x)] for x in pred7]), list(FER2013_TO_FERPLUS))
+    return out
+
+
+def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: str | Path | None = None,
+                       fer2013_labels_csv: str | Path | None = None, device: str | None = None,
+                       batch_size: int = 256, tta_flip: bool = True,
+                       consistency_table: str | Path | None = None, out_json: str | Path | None = None
+                       ) -> dict:
+    """Evaluate weights on a dataset split and (optionally) write the figures as JSON."""
+    model, info = load_model(weights_dir, device or "cpu")
+    faces = load_split(data, split, keep_all=True)
+    vad, probs = predict_arrays(model, faces.images, input_size=info.input_size,
+                                batch_size=batch_size, device=device, tta_flip=tta_flip)
+    fer = None
+    if fer2013_labels_csv and detect_format(data) == "ferplus":
+        fer = fer2013_labels(fer2013_labels_csv, faces.names)
+    report = metrics(probs, vad, majority=faces.label, vad_target=faces.vad,
+                     fer2013=fer, consistency=ConsistencyLoss.from_table(consistency_table))
+    report.update({"model_version": info.model_version, "data": str(data), "split": split,
+                   "n_images": len(faces), "tta_flip": tta_flip})
+    if out_json:
+        Path(out_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_json).write_text(json.dumps(report, indent=2) + "\n")
+    return report

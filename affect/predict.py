@@ -1,0 +1,56 @@
+"""Batched inference on in-memory face crops: the one forward pass evaluation and extraction share."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from affect.model import VadExpressionNet, normalise
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto'/None -> cuda when present, else cpu."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def to_input(batch: torch.Tensor, input_size: int, device: torch.device) -> torch.Tensor:
+    """uint8 [N, H, W] or [N, 1, H, W] -> normalised float [N, 1, S, S] on device, channels_last."""
+    if batch.ndim == 3:
+        batch = batch[:, None]
+    x = normalise(batch.to(device, non_blocking=True))
+    if x.shape[-1] != input_size or x.shape[-2] != input_size:
+        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
+                          align_corners=False, antialias=True)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def forward_batch(model: VadExpressionNet, faces: torch.Tensor, input_size: int,
+                  device: torch.device, tta_flip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(vad [N, 3], probs [N, K]) for uint8 crops; averages with the mirrored face when tta_flip."""
+    x = to_input(faces, input_size, device)
+    with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        vad, logits = model(x)
+        probs = logits.float().softmax(1)
+        if tta_flip:
+            vad_f, logits_f = model(torch.flip(x, dims=[3]))
+            vad = (vad + vad_f) / 2
+            probs = (probs + logits_f.float().softmax(1)) / 2
+    return vad.float(), probs
+
+
+def predict_arrays(model: VadExpressionNet, images: np.ndarray, *, input_size: int,
+                   batch_size: int = 256, device: str | torch.device | None = None,
+                   tta_flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(vad [N, 3], probs [N, K]) as numpy for uint8 gray faces [N, H, W]."""
+    device = resolve_device(device)
+    model = model.to(device).eval()
+    vads, probs = [], []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
+        v, p = forward_batch(model, batch, input_size, device, tta_flip)
+        vads.append(v.cpu().numpy())
+        probs.append(p.cpu().numpy())
+    return np.concatenate(vads), np.concatenate(probs)

@@ -1,0 +1,36 @@
+"""Column names shared by everything that reads or writes face observations.
+
+`affect.extract` produces a plain DataFrame with exactly these columns; the warehouse
+and the academic features refer to the same constants, so a rename happens in one place.
+"""
+from __future__ import annotations
+
+# FERPlus vote order (label.csv columns 2..9); the product's expression classes.
+EXPRESSIONS: tuple[str, ...] = (
+    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
+)
+# FER2013 codes 0..6 -> FERPlus class names (contempt has no FER2013 code).
+FER2013_TO_FERPLUS: tuple[str, ...] = (
+    "anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral",
+)
+VAD: tuple[str, ...] = ("valence", "arousal", "dominance")
+PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EXPRESSIONS)
+BOX_COLUMNS: tuple[str, ...] = ("box_x", "box_y", "box_w", "box_h")
+
+# Row status of one extraction result: every input image yields at least one row.
+STATUS_OK = "ok"            # a face was scored
+STATUS_NO_FACE = "no_face"  # the image decoded but no face was found
+STATUS_ERROR = "error"      # the file could not be decoded (reason says why)
+
+FACE_COLUMNS: tuple[str, ...] = (
+    "source",          # path (or caller-given name) of the input image
+    "face_idx",        # 0.. within the image; -1 when no face was scored
+    *BOX_COLUMNS,      # pixel box in the (EXIF-rotated) image
+    "det_score",       # detector confidence; 1.0 for inputs that are already crops
+    *VAD,              # each in [-1, 1]
+    *PROB_COLUMNS,     # softmax over EXPRESSIONS, sums to 1
+    "expression",      # argmax of PROB_COLUMNS
+    "model_version",
+    "status",
+    "reason",
+)
