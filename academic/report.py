@@ -107,9 +107,9 @@ def _points(values: Sequence[float], lo: float, hi: float, width: float, height:
 
 
 def sparkline(series: Mapping[str, Sequence[float]], *, lo: float, hi: float, colours: Mapping[str, str],
-              reference: float | None = None, label: str = "", width: int = 130, height: int = 30) -> Markup:
+              reference: float | None = None, label: str = "", width: int = 140, height: int = 40) -> Markup:
     """An inline SVG sparkline with one line per series and an optional dashed reference."""
-    pad = 3.0
+    pad = 2.0
     parts = [f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'role="img" aria-label="{label}"><title>{label}</title>']
     if reference is not None:
@@ -136,6 +136,10 @@ def _vad_series(trends: pd.DataFrame) -> dict[str, dict[str, list[float]]]:
     return out
 
 
+def _direction(value: float) -> str:
+    return "flat" if abs(value) < 0.05 else ("up" if value > 0 else "down")
+
+
 def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
     vad = _vad_series(trends)
     tests = class_test_columns(frame)
@@ -148,13 +152,15 @@ def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
             **record,
             "label": record["display_name"] or record["pseudonym"],
             "final": "" if pd.isna(record[TARGET]) else f"{record[TARGET]:.1f}",
-            "factors": [(name, value, value.startswith("+")) for name, value in factors],
+            "factors": [(name, value, _direction(float(value))) for name, value in factors],
             "tests_svg": sparkline({"tests": [record[c] for c in tests]}, lo=0, hi=100,
                                    colours={"tests": "#333"}, reference=pass_mark,
                                    label=f"class tests 1-{len(tests)}; dashed line: pass mark"),
-            "vad_svg": sparkline(student_vad, lo=-1, hi=1, colours=_VAD_COLOURS, reference=0.0,
-                                 label="valence, arousal, dominance per session")
-            if student_vad else None,
+            # One small band per dimension: three noisy lines on one axis are unreadable.
+            "vad_svg": Markup("").join(
+                sparkline({dim: student_vad[dim]}, lo=-1, hi=1, colours=_VAD_COLOURS, reference=0.0,
+                          label=f"{dim} per session, -1 to 1", height=14)
+                for dim in VAD) if student_vad else None,
         })
     return rows
 

@@ -7,6 +7,7 @@ from academic.features import (
     LEARNING_ONLY,
     emotion_columns,
     feature_columns,
+    fingerprint,
     join_frames,
     labelled_xy,
 )
@@ -62,3 +63,12 @@ def test_duplicate_students_are_refused(cohort):
     learning, emotion, _ = cohort
     with pytest.raises(ValueError, match="more than one row"):
         join_frames(learning, emotion.iloc[[0, 0]])
+
+
+def test_fingerprint_ignores_row_order_but_not_values(cohort):
+    learning, emotion, _ = cohort
+    frame = join_frames(learning, emotion)
+    assert fingerprint(frame) == fingerprint(frame.sample(frac=1.0, random_state=0))
+    changed = frame.copy()
+    changed.loc[0, "gpa"] += 0.01
+    assert fingerprint(changed) != fingerprint(frame)
