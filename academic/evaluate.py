@@ -38,6 +38,9 @@ _SCORING = {
     "r2": "r2",
 }
 
+_COMPARISON_COLUMNS = ["model", "mse_learning_only", "mse_learning_emotion", "mse_reduction",
+                       "t", "df", "p_one_sided", "p_two_sided"]
+
 
 @dataclass(frozen=True)
 class CVResults:
@@ -145,7 +148,7 @@ def compare_feature_sets(folds: pd.DataFrame, n_train: int, n_test: int) -> pd.D
             "mse_reduction": float(diffs.mean()),
             "t": t, "df": df, "p_one_sided": p_one, "p_two_sided": p_two,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
 
 
 def evaluate(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sklearn.base import RegressorMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import AdaBoostRegressor, RandomForestRegressor
 from sklearn.impute import SimpleImputer
@@ -19,7 +20,7 @@ from xgboost import XGBRegressor
 MODEL_NAMES: tuple[str, ...] = ("adaboost", "random_forest", "xgboost")
 
 
-def _regressor(name: str, random_state: int, params: dict[str, Any]):
+def _regressor(name: str, random_state: int, params: dict[str, Any]) -> RegressorMixin:
     if name == "adaboost":
         defaults = {"estimator": DecisionTreeRegressor(max_depth=3, random_state=random_state),
                     "n_estimators": 200, "learning_rate": 0.05}

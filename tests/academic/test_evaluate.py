@@ -72,3 +72,11 @@ def test_champion_is_best_cv_config_refitted_on_all_labelled(emotion_study, fast
     assert len(champion.X) == len(labelled(emotion_study.frame))
     assert list(champion.pipeline.feature_names_in_) == list(champion.X.columns)
     assert "student_id" not in champion.X.columns
+
+
+def test_a_single_feature_set_runs_without_a_comparison():
+    learning, emotion, _ = make_cohort(30, seed=2)
+    results = evaluate(join_frames(learning, emotion), models=("xgboost",), feature_sets=("learning-only",),
+                       n_splits=3, n_repeats=1, model_params={"xgboost": {"n_estimators": 10}})
+    assert len(results.summary) == 1 and results.comparison.empty
+    assert "p_one_sided" in results.comparison.columns
