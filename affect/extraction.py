@@ -6,6 +6,7 @@ row with the reason, so one bad file never aborts a batch and nothing goes missi
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from affect.faces import DecodeError, Detection, FaceDetector, decode_gray, is_crop
@@ -25,15 +27,16 @@ from affect.weights import ModelInfo, load_model
 log = logging.getLogger(__name__)
 
 ImageInput = str | Path | np.ndarray
+Box = tuple[int, int, int, int]   # x, y, w, h in image pixels
 
 
 class _DecodedImages(Dataset):
     """Decode + detect one input per item; errors become data, never exceptions."""
 
     def __init__(self, images: Sequence[ImageInput], detect: str, crop_max_side: int, out_size: int,
-                 min_face: int):
+                 min_face: int, masks: Sequence[Sequence[Box]] | None):
         self.images, self.detect, self.crop_max_side = images, detect, crop_max_side
-        self.out_size, self.min_face = out_size, min_face
+        self.out_size, self.min_face, self.masks = out_size, min_face, masks
         self._detector: FaceDetector | None = None
 
     def __len__(self) -> int:
@@ -46,6 +49,10 @@ class _DecodedImages(Dataset):
             gray = decode_gray(self.images[i])
         except DecodeError as exc:
             return i, None, str(exc)
+        if self.masks and len(self.masks[i]):
+            gray = gray.copy()
+        for x, y, w, h in (self.masks[i] if self.masks else ()):
+            gray[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = 128   # never detected, never scored
         crop = self.detect == "never" or (self.detect == "auto" and is_crop(gray, self.crop_max_side))
         found = self._detector.whole(gray) if crop else self._detector.detect(gray)
         return i, found, ""
@@ -65,12 +72,14 @@ def _empty_row(source: str, status: str, reason: str, version: str) -> dict:
 def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str | None = None,
             weights_dir: str | Path | None = None, model: tuple[VadExpressionNet, ModelInfo] | None = None,
             detect: str = "auto", crop_max_side: int = 128, min_face: int = 40,
-            num_workers: int = 0, tta_flip: bool = False,
+            num_workers: int = 0, tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
             on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Score every face in `images` (paths or arrays); one row per face, see affect.schema.
 
     detect: "auto" (inputs no larger than crop_max_side are already face crops),
     "always" or "never". Pass `model=load_model(...)` to reuse a loaded network.
+    masks: per image, boxes blanked before detection (seats of students without consent).
+    crops_dir: keep each scored face crop there as PNG; by default crops are never stored.
     """
     if detect not in ("auto", "always", "never"):
         raise ValueError(f"detect must be 'auto', 'always' or 'never', not {detect!r}")
@@ -78,7 +87,9 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     net, info = model if model is not None else load_model(weights_dir, device_)
     net = net.to(device_).eval()
     images = list(images)
-    loader = DataLoader(_DecodedImages(images, detect, crop_max_side, info.input_size, min_face),
+    if masks is not None and len(masks) != len(images):
+        raise ValueError(f"masks has {len(masks)} entries for {len(images)} images")
+    loader = DataLoader(_DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks),
                         batch_size=batch_size, shuffle=False, num_workers=num_workers,
                         collate_fn=list, persistent_workers=False)
     rows: list[dict] = []
@@ -110,6 +121,8 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
                            det_score=float(found.scores[k]))
                 rows.append(row)
                 pending.append((row, found.crops[k]))
+                if crops_dir is not None:
+                    save_crop(found.crops[k], Path(crops_dir), source, k)
                 if len(pending) >= batch_size:
                     flush()
         done += len(batch)
@@ -118,6 +131,14 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     flush()
     frame = pd.DataFrame(rows, columns=list(FACE_COLUMNS))
     return frame.astype({"face_idx": "int64", **{c: "float64" for c in (*BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS)}})
+
+
+def save_crop(crop: np.ndarray, crops_dir: Path, source: str, face_idx: int) -> Path:
+    """`<sha1 of source>_<face_idx>.png`: no names or IDs in crop file names."""
+    crops_dir.mkdir(parents=True, exist_ok=True)
+    path = crops_dir / f"{hashlib.sha1(source.encode()).hexdigest()[:16]}_{face_idx}.png"
+    Image.fromarray(crop).save(path)
+    return path
 
 
 def write_faces(frame: pd.DataFrame, path: str | Path) -> Path:

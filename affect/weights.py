@@ -52,15 +52,22 @@ def export_weights(model: VadExpressionNet, info: ModelInfo, out_dir: str | Path
     return out_dir / WEIGHTS_FILE
 
 
-def load_model(weights_dir: str | Path | None = None, device: str | torch.device = "cpu"
-               ) -> tuple[VadExpressionNet, ModelInfo]:
-    """Rebuild the network from a weights folder (the shipped one by default), in eval mode."""
+def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
+    """The metadata of a weights folder (cheap: no tensors are read)."""
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
     meta_path, weights_path = weights_dir / META_FILE, weights_dir / WEIGHTS_FILE
     if not meta_path.is_file() or not weights_path.is_file():
         raise FileNotFoundError(f"no extractor weights in {weights_dir} "
                                 f"(expected {WEIGHTS_FILE} and {META_FILE})")
-    info = ModelInfo(**json.loads(meta_path.read_text()))
+    return ModelInfo(**json.loads(meta_path.read_text()))
+
+
+def load_model(weights_dir: str | Path | None = None, device: str | torch.device = "cpu"
+               ) -> tuple[VadExpressionNet, ModelInfo]:
+    """Rebuild the network from a weights folder (the shipped one by default), in eval mode."""
+    weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
+    info = read_info(weights_dir)
+    weights_path = weights_dir / WEIGHTS_FILE
     model = build_vad_resnet18(num_expressions=len(info.expressions), small_input=info.small_input)
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})

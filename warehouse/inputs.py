@@ -225,3 +225,26 @@ def read_roster(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     frame, problems, row_problems = read_csv_text(path)
     return _validate_roster(frame, str(path), problems, row_problems)
+
+
+def read_sessions(path: str | Path) -> pd.DataFrame:
+    """Read and validate a sessions CSV: session_id[, held_on as YYYY-MM-DD]."""
+    path = Path(path)
+    frame, header_problems, row_problems = read_csv_text(path)
+    header_problems = [*header_problems, *_missing_columns(frame, ["session_id"])]
+    row_problems = list(row_problems)
+    typed = pd.DataFrame(index=frame.index)
+    if "session_id" in frame.columns:
+        ids = _text(frame["session_id"])
+        for label in ids.index[ids.isna()]:
+            row_problems.append((label, "session_id is blank"))
+        for label in ids.index[ids.duplicated(keep="first") & ids.notna()]:
+            row_problems.append((label, f"duplicate session_id {ids[label]!r}"))
+        typed["session_id"] = ids
+    held = _text(frame["held_on"]) if "held_on" in frame.columns else pd.Series(pd.NA, index=frame.index)
+    dates = pd.to_datetime(held, format="%Y-%m-%d", errors="coerce")
+    for label in held.index[held.notna() & dates.isna()]:
+        row_problems.append((label, f"held_on {held[label]!r} is not a YYYY-MM-DD date"))
+    typed["held_on"] = dates
+    _raise_if_any(frame, str(path), header_problems, row_problems)
+    return typed.reset_index(drop=True)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from affect.schema import BOX_COLUMNS, EXPRESSIONS, PROB_COLUMNS, STATUS_OK, VAD
 from warehouse.errors import InputError
-from warehouse.inputs import read_gradebook, read_roster, validate_gradebook, validate_roster
+from warehouse.inputs import read_gradebook, read_roster, read_sessions, validate_gradebook, validate_roster
 from warehouse.migrate import load_sql
 from warehouse.tx import registered, transaction
 
@@ -28,6 +28,7 @@ __all__ = [
     "load_sessions",
     "read_gradebook",
     "read_roster",
+    "read_sessions",
     "scored_hashes",
     "validate_gradebook",
     "validate_roster",

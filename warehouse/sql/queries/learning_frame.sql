@@ -1,6 +1,8 @@
--- One row per graded student; test scores are pivoted wide in Python (their number varies).
+-- One row per graded student on the roster WITH consent: students without recorded
+-- consent are left out of every analysis and report. Test scores are pivoted wide in
+-- Python (their number varies).
 SELECT g.student_id, s.pseudonym, g.gpa, g.final_grade
 FROM gradebook AS g
-LEFT JOIN students AS s ON s.cohort = g.cohort AND s.student_id = g.student_id
+JOIN students AS s ON s.cohort = g.cohort AND s.student_id = g.student_id AND s.consent
 WHERE g.cohort = $cohort
 ORDER BY g.student_id

