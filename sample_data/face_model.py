@@ -41,7 +41,7 @@ SIDE = 48                  # FER2013 image side
 MODEL_PATH = Path(__file__).with_name("face_model.npz")
 SHARED_DATA = Path(os.environ.get("VADGRADE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TRAIN_TAR = SHARED_DATA / "ferplus-train.tar"
-NOISE_SCALE = 0.35         # fraction of the per-class residual std used when sampling
+NOISE_SCALE = 0.25         # fraction of the per-class residual std used when sampling
 GRAY_MEAN, GRAY_STD = 120.0, 50.0   # exposure of generated faces (training images are standardised)
 
 
