@@ -51,6 +51,7 @@ CAMERA = "cam1"
 SEAT_COLUMNS, SEAT_SIDE, FRAME_FACE, FRAME_MARGIN = 10, 150, 96, 50
 JPEG_QUALITY = 85
 PASTE_FADE = 20          # px over which a pasted face fades into the background
+FRAME_JITTER = 6         # px; face + fade (96 + 2*20) stays inside its 150 px seat, so masking a seat hides it all
 
 FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Leo",
                "Maya", "Nils", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wen", "Yara", "Zoe")
@@ -164,7 +165,7 @@ def classroom_background(seats: pd.DataFrame) -> np.ndarray:
     height, width = 2 * FRAME_MARGIN + n_rows * SEAT_SIDE, 2 * FRAME_MARGIN + SEAT_COLUMNS * SEAT_SIDE
     frame = np.tile(np.linspace(150, 175, width), (height, 1))
     for seat in seats.itertuples():
-        frame[seat.y + SEAT_SIDE - 30:seat.y + SEAT_SIDE - 8, seat.x + 10:seat.x + SEAT_SIDE - 10] = 95
+        frame[seat.y + SEAT_SIDE - 12:seat.y + SEAT_SIDE - 2, seat.x + 6:seat.x + SEAT_SIDE - 6] = 95
     return frame
 
 
@@ -185,7 +186,7 @@ def paste_face(frame: np.ndarray, face: np.ndarray, x: int, y: int) -> None:
 
 def write_frames(out: Path, trends: pd.DataFrame, seats: pd.DataFrame, model: FaceModel, anchors: np.ndarray,
                  rng: np.random.Generator) -> list[Face]:
-    """Layout (b): images/<session>/cam1.jpg, one face per present student, near its seat centre."""
+    """Layout (b): images/<session>/cam1.jpg, one face per present student, wholly inside its seat."""
     faces = []
     by_student = seats.set_index("student_id")
     for session_id, group in trends.groupby("session_id", sort=True):
@@ -194,8 +195,9 @@ def write_frames(out: Path, trends: pd.DataFrame, seats: pd.DataFrame, model: Fa
         for _, row in group.iterrows():
             seat = by_student.loc[row["student_id"]]
             pixels, category, intensity = draw_face(row, model, anchors, rng, FRAME_FACE)
-            dx, dy = rng.integers(-10, 11), rng.integers(-5, 6)
-            paste_face(frame, pixels, int(seat.x + (SEAT_SIDE - FRAME_FACE) // 2 + dx), int(seat.y + 10 + dy))
+            dx, dy = rng.integers(-FRAME_JITTER, FRAME_JITTER + 1, size=2)
+            centred = (SEAT_SIDE - FRAME_FACE) // 2
+            paste_face(frame, pixels, int(seat.x + centred + dx), int(seat.y + centred + dy))
             faces.append(intended(path, row, category, intensity, "frame"))
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.clip(frame, 0, 255).round().astype(np.uint8)).save(out / path, quality=JPEG_QUALITY)
