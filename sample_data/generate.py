@@ -94,6 +94,7 @@ def intensity_for(vad: np.ndarray) -> float:
 
 
 def png_bytes(face: np.ndarray) -> bytes:
+    """PNG with zlib's best effort: ~2 KB a face keeps the demo small; still byte-identical per run."""
     buf = io.BytesIO()
     Image.fromarray(face).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
@@ -160,7 +161,7 @@ def seat_map(student_ids: list[str]) -> pd.DataFrame:
 
 
 def classroom_background(seats: pd.DataFrame) -> np.ndarray:
-    """Plain gray room, lighter towards the windows, with a darker desk below every seat."""
+    """Plain gray room, lighter towards the windows, with a darker desk along the bottom of every seat."""
     n_rows = int(np.ceil(len(seats) / SEAT_COLUMNS))
     height, width = 2 * FRAME_MARGIN + n_rows * SEAT_SIDE, 2 * FRAME_MARGIN + SEAT_COLUMNS * SEAT_SIDE
     frame = np.tile(np.linspace(150, 175, width), (height, 1))
