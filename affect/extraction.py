@@ -73,6 +73,7 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
             weights_dir: str | Path | None = None, model: tuple[VadExpressionNet, ModelInfo] | None = None,
             detect: str = "auto", crop_max_side: int = 128, min_face: int = 40,
             num_workers: int = 0, tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
+            crops_dir: str | Path | None = None,
             on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Score every face in `images` (paths or arrays); one row per face, see affect.schema.
 

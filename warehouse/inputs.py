@@ -141,7 +141,9 @@ def validate_gradebook(
 ) -> pd.DataFrame:
     """Typed gradebook (student_id, gpa, test_01…test_NN, final_grade) or InputError.
 
-    final_grade may be blank (a cohort being predicted); everything else is required.
+    final_grade may be blank (a cohort being predicted) and so may a class test (a
+    student missed it; the grade models impute it inside each CV fold); student_id and
+    gpa are required.
     Columns other than the gradebook's are dropped, except surplus test_NN columns,
     which mean n_tests does not match the file and are reported.
     """
@@ -171,7 +173,7 @@ def _validate_gradebook(
     for name in expected[1:]:
         if name in df.columns:
             bounds = gpa_range if name == "gpa" else score_range
-            typed[name] = _check_number(df, name, bounds, name != "final_grade", row_problems)
+            typed[name] = _check_number(df, name, bounds, name == "gpa", row_problems)
     _raise_if_any(df, source, header_problems, row_problems)
     return typed[expected].reset_index(drop=True)
 

@@ -1,0 +1,53 @@
+"""CLI: bad input ends in one clear message and exit code 2; the deployment's schedule."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.deployments import pipeline_deployment
+from flows.settings import FlowSettings, Settings
+
+
+def test_bad_gradebook_lists_rows_without_traceback(cohort_copy, tmp_path, monkeypatch):
+    book = cohort_copy / "gradebook.csv"
+    lines = book.read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[1] = "lots"                       # gpa not a number
+    lines[2] = ",".join(cells)
+    lines.append(lines[3])                  # duplicate student
+    book.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("VADGRADE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VADGRADE_DATA_DIR", str(cohort_copy))
+    result = CliRunner().invoke(app, ["ingest"])
+    assert result.exit_code == 2, result.output
+    assert "line 3" in result.output and "duplicate" in result.output.lower()
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "home" / "vadgrade.duckdb").exists()     # validation precedes any write
+
+
+def test_extract_command_writes_rows_for_every_file(small_cohort, tmp_path):
+    files = sorted((small_cohort / "images").rglob("*.png"))[:5]
+    out = tmp_path / "faces.parquet"
+    result = CliRunner().invoke(app, ["extract", *map(str, files), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+    assert pd.read_parquet(out)["source"].nunique() == 5
+
+
+def test_deployment_uses_configured_cron():
+    deployment = pipeline_deployment(Settings(flows=FlowSettings(cron="30 7 * * 2")))
+    assert deployment.schedules[0].schedule.cron == "30 7 * * 2"
+    assert deployment.name == "vadgrade-weekly"
+    with pytest.raises(ValidationError, match="5 fields"):
+        FlowSettings(cron="weekly")
+
+
+def test_settings_from_toml_and_env(tmp_path, monkeypatch):
+    toml = tmp_path / "vadgrade.toml"
+    toml.write_text('cohort = "from-file"\n[academic]\npass_mark = 40\n')
+    monkeypatch.setenv("VADGRADE_CONFIG", str(toml))
+    monkeypatch.setenv("VADGRADE_ACADEMIC__PASS_MARK", "55")
+    settings = Settings()
+    assert settings.cohort == "from-file" and settings.academic.pass_mark == 55
