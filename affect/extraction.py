@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -58,6 +60,19 @@ class _DecodedImages(Dataset):
         return i, found, ""
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Fork when this process runs one Python thread; forkserver otherwise.
+
+    Forking a process whose other threads hold locks (Prefect's task threads, say) can
+    deadlock the workers. The forkserver preloads this module, so its workers start
+    with torch imported; like any spawned process, it needs a `__main__` guard in scripts.
+    """
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    multiprocessing.set_forkserver_preload(["affect.extraction"])
+    return multiprocessing.get_context("forkserver")
+
+
 def source_name(image: ImageInput, i: int) -> str:
     return str(image) if isinstance(image, (str, Path)) else f"array:{i}"
 
@@ -91,8 +106,8 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     if masks is not None and len(masks) != len(images):
         raise ValueError(f"masks has {len(masks)} entries for {len(images)} images")
     loader = DataLoader(_DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks),
-                        batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        collate_fn=list, persistent_workers=False)
+                        batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
+                        multiprocessing_context=_worker_context() if num_workers > 0 else None)
     rows: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []   # face rows waiting for the network
 

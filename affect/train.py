@@ -25,7 +25,7 @@ from affect.losses import ConsistencyLoss, soft_cross_entropy, vad_loss
 from affect.model import VadExpressionNet, build_vad_resnet18
 from affect.predict import predict_arrays, resolve_device, to_input
 from affect.schema import EXPRESSIONS
-from affect.weights import ModelInfo, export_weights
+from affect.weights import ModelInfo, export_weights, load_model
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class TrainConfig:
     amp: bool = True                        # fp16 + GradScaler on CUDA, bf16 on CPU (AMX)
     num_workers: int = 2
     max_train_images: int | None = None     # a quick run on a subset
+    init_weights: str | None = None         # warm start: a state dict (best.pt) or an exported weights folder
     time_limit_min: float | None = None     # stop after the epoch that crosses it; resume later
     export_dir: str | None = None           # where the best weights are exported (fp16)
     mlflow_tracking_uri: str | None = None
@@ -168,6 +169,14 @@ def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _initial_state(path: str) -> dict:
+    """A state dict from `best.pt`/`checkpoint.pt` or from an exported (fp16) weights folder."""
+    if Path(path).is_dir():
+        return load_model(path)[0].state_dict()
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return state.get("model", state)
+
+
 def _mlflow_run(cfg: TrainConfig, run_id: str | None):
     import mlflow
     if cfg.mlflow_tracking_uri:
@@ -196,6 +205,9 @@ def main(cfg: TrainConfig) -> dict:
                         persistent_workers=cfg.num_workers > 0, pin_memory=device.type == "cuda",
                         generator=torch.Generator().manual_seed(cfg.seed))
     model = build_vad_resnet18(small_input=cfg.small_input, dropout=cfg.dropout)
+    if cfg.init_weights:
+        model.load_state_dict(_initial_state(cfg.init_weights))
+        log.info("warm start from %s", cfg.init_weights)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = len(loader)

@@ -85,6 +85,7 @@ def train_extractor(
     small_input: Annotated[bool, typer.Option(help="Drop the stem max-pool (2x compute, finer features).")] = False,
     patience: int = 6, seed: int = 0, device: str = "auto", num_workers: int = 2,
     max_train_images: Optional[int] = None,
+    init_weights: Annotated[Optional[Path], typer.Option(help="Warm start from best.pt or a weights folder.")] = None,
     time_limit_min: Annotated[Optional[float], typer.Option(help="Stop after the epoch that crosses this; rerun to resume.")] = None,
 ) -> None:
     """Train the VAD + expression network (resumes from OUT_DIR/checkpoint.pt)."""
@@ -97,6 +98,7 @@ def train_extractor(
                       vad_anchors=str(vad_anchors) if vad_anchors else None, expression_loss=expression_loss,
                       small_input=small_input, patience=patience, seed=seed, device=device,
                       num_workers=num_workers, max_train_images=max_train_images, time_limit_min=time_limit_min,
+                      init_weights=str(init_weights) if init_weights else None,
                       mlflow_tracking_uri=settings.mlflow_uri)
     result = _guard(lambda: main(cfg))
     state = "finished" if result["finished"] else "paused (rerun to resume)"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 import affect
 import warehouse
@@ -104,7 +105,7 @@ def load_reference_data(settings: Settings | None = None) -> dict:
     return load_reference_task(_settings(settings))
 
 
-@flow(name="ingest-images")
+@flow(name="ingest-images", task_runner=ThreadPoolTaskRunner(max_workers=2))
 def ingest_images(settings: Settings | None = None) -> dict:
     """Discover new images, score them in chunks, store each chunk in one transaction."""
     settings = _settings(settings)
