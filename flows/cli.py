@@ -171,24 +171,50 @@ CohortOpt = Annotated[Optional[str], typer.Option(help="Cohort/course id (defaul
 DataDirOpt = Annotated[Optional[Path], typer.Option(help="Folder with gradebook.csv, roster.csv, sessions.csv, images/.")]
 
 
-def _print_summary(summary: dict) -> None:
-    console.print_json(json.dumps(summary, default=str))
+def _print_summary(summary: dict, settings: Settings) -> None:
+    """Counts on screen (files set aside grouped by reason, a few named); everything in a JSON file."""
+    from datetime import datetime, timezone
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.home / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    images = summary.get("images", summary)
+    aside = images.get("set_aside", []) if isinstance(images, dict) else []
+    shown = {k: v for k, v in summary.items() if k != "images"}
+    if isinstance(images, dict) and "images_scored" in images:
+        shown["images"] = {k: v for k, v in images.items() if k != "set_aside"}
+    console.print_json(json.dumps(shown, default=str))
+    by_reason: dict[str, list[str]] = {}
+    for item in aside:
+        by_reason.setdefault(item["reason"].splitlines()[0], []).append(item["path"])
+    for reason, paths in sorted(by_reason.items()):
+        names = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
+        console.print(f"[yellow]set aside[/] {len(paths)} x {reason}: {names}")
+    console.print(f"full run summary: {path}")
+
+
+def _run_pipeline(settings: Settings) -> dict:
+    """Check the teacher's files first (one clear message), then run the whole flow."""
+    from flows.pipeline import classroom_pipeline, read_reference
+    _guard(lambda: read_reference(settings))
+    summary = _guard(lambda: classroom_pipeline(settings))
+    _print_summary(summary, settings)
+    return summary
 
 
 @app.command()
 def run(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
     """Run the whole classroom pipeline once (ephemeral Prefect, no server needed)."""
-    from flows.pipeline import classroom_pipeline
-    settings = _settings(cohort=cohort, data_dir=data_dir)
-    _print_summary(_guard(lambda: classroom_pipeline(settings)))
+    _run_pipeline(_settings(cohort=cohort, data_dir=data_dir))
 
 
 @app.command()
 def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
     """Load roster, sessions and gradebook, then score new images into DuckDB."""
-    from flows.pipeline import ingest_images, load_reference_data
+    from flows.pipeline import ingest_images, load_reference_data, read_reference
     settings = _settings(cohort=cohort, data_dir=data_dir)
-    _print_summary(_guard(lambda: {"reference": load_reference_data(settings), "images": ingest_images(settings)}))
+    _guard(lambda: read_reference(settings))
+    _print_summary(_guard(lambda: {"reference": load_reference_data(settings), "images": ingest_images(settings)}),
+                   settings)
 
 
 @app.command("train-predictors")
@@ -196,7 +222,8 @@ def train_predictors(cohort: CohortOpt = None) -> None:
     """Rebuild aggregates, cross-validate with vs without emotion, log to MLflow, register the champion."""
     from flows.pipeline import build_aggregates, train_and_evaluate
     settings = _settings(cohort=cohort)
-    _print_summary(_guard(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}))
+    _print_summary(_guard(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}),
+                   settings)
 
 
 @app.command()
@@ -204,7 +231,7 @@ def report(cohort: CohortOpt = None) -> None:
     """Write the at-risk report (CSV + self-contained HTML) for a cohort from the champion model."""
     from flows.pipeline import write_report
     settings = _settings(cohort=cohort)
-    _print_summary(_guard(lambda: write_report(settings)))
+    _print_summary(_guard(lambda: write_report(settings)), settings)
 
 
 @app.command()
@@ -245,20 +272,14 @@ def serve() -> None:
 @app.command()
 def demo() -> None:
     """Run the whole pipeline on the embedded synthetic sample cohort and say where to look."""
-    from flows.pipeline import classroom_pipeline
     settings = _settings()
-    summary = _guard(lambda: classroom_pipeline(settings))
-    _print_summary(summary)
+    summary = _run_pipeline(settings)
     console.print("\n[bold]Where to look[/]")
     console.print(f"  DuckDB warehouse : {settings.db_path.resolve()}")
-    console.print(f"  MLflow dashboard : .venv/bin/vadgrade ui   (then open http://127.0.0.1:5000)")
+    console.print("  MLflow dashboard : .venv/bin/vadgrade ui   (then open http://127.0.0.1:5000)")
     for name, path in summary.get("report", {}).get("paths", {}).items():
         console.print(f"  report ({name:4s})    : {Path(path).resolve()}")
     console.print("  The sample cohort is synthetic; predictions are support signals, not verdicts.")
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

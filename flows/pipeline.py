@@ -42,14 +42,21 @@ def _model(weights_dir: str | None, device: str):
 
 # --- tasks --------------------------------------------------------------------------------
 
+def read_reference(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Roster, sessions and gradebook, validated; raises InputError listing every bad row.
+
+    The CLI calls this before starting a flow, so bad files end in one clear message.
+    """
+    data, wh = settings.data_dir, settings.warehouse
+    return (warehouse.read_roster(data / "roster.csv"), warehouse.read_sessions(data / "sessions.csv"),
+            warehouse.read_gradebook(data / "gradebook.csv", wh.n_tests,
+                                     gpa_range=wh.gpa_range, score_range=wh.score_range))
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def load_reference_task(settings: Settings) -> dict:
     """Validate roster, sessions and gradebook, then upsert them (nothing written on bad input)."""
-    data, wh = settings.data_dir, settings.warehouse
-    roster = warehouse.read_roster(data / "roster.csv")
-    sessions = warehouse.read_sessions(data / "sessions.csv")
-    grades = warehouse.read_gradebook(data / "gradebook.csv", wh.n_tests,
-                                      gpa_range=wh.gpa_range, score_range=wh.score_range)
+    roster, sessions, grades = read_reference(settings)
     con = warehouse.connect(settings.db_path)
     try:
         return {"students": warehouse.load_roster(con, settings.cohort, roster),

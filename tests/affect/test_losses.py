@@ -22,7 +22,7 @@ def test_consistency_is_differentiable_and_sign_aware():
     bad = torch.tensor([[-0.5, -0.5, -0.5]], requires_grad=True)
     value = loss(bad, logits)
     value.backward()
-    assert value.item() > 1.0 and (bad.grad > 0).all()     # pushes a sad-looking VAD up
+    assert value.item() > 1.0 and (bad.grad < 0).all()     # descent pushes a sad-looking VAD up
     good = torch.tensor([[0.5, 0.5, 0.5]])
     assert loss(good, logits).item() < 1e-3
     logits.requires_grad_(True)
