@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS, VAD
+from affect.schema import CATEGORY_ALIASES, EXPRESSIONS, FER2013_TO_FERPLUS, VAD
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +190,10 @@ def load_class_folders(root: str | Path, *, anchors: np.ndarray | None = None,
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
-    aliases = {"happy": "happiness", "sad": "sadness", "angry": "anger",
-               "surprised": "surprise", "fearful": "fear", "disgusted": "disgust"}
     anchors = read_vad_anchors() if anchors is None else anchors
     images, labels, names = [], [], []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        name = aliases.get(sub.name.lower(), sub.name.lower())
+        name = CATEGORY_ALIASES.get(sub.name.lower(), sub.name.lower())
         if name not in EXPRESSIONS:
             raise DatasetError(f"{sub}: unknown class folder (expected one of {EXPRESSIONS})")
         for file in sorted(sub.iterdir()):

@@ -15,10 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from affect.data import default_resource
-from affect.schema import EXPRESSIONS
-
-# The preset's category names -> FERPlus class names.
-_TABLE_ALIASES = {"happy": "happiness", "sad": "sadness", "angry": "anger"}
+from affect.schema import CATEGORY_ALIASES, EXPRESSIONS
 
 
 def read_consistency_table(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +27,7 @@ def read_consistency_table(path: str | Path | None = None) -> tuple[np.ndarray, 
     pos = np.zeros((len(EXPRESSIONS), 3), np.float32)
     neg = np.zeros_like(pos)
     for row in csv.DictReader(path.open()):
-        name = _TABLE_ALIASES.get(row["category"], row["category"])
+        name = CATEGORY_ALIASES.get(row["category"], row["category"])
         if name not in EXPRESSIONS:
             raise ValueError(f"{path}: unknown category {row['category']!r}")
         k = EXPRESSIONS.index(name)

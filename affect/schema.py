@@ -13,6 +13,11 @@ EXPRESSIONS: tuple[str, ...] = (
 FER2013_TO_FERPLUS: tuple[str, ...] = (
     "anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral",
 )
+# Other spellings of the classes (FER2013 names, folder names) -> EXPRESSIONS.
+CATEGORY_ALIASES: dict[str, str] = {
+    "happy": "happiness", "sad": "sadness", "angry": "anger", "surprised": "surprise",
+    "fearful": "fear", "disgusted": "disgust",
+}
 VAD: tuple[str, ...] = ("valence", "arousal", "dominance")
 PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EXPRESSIONS)
 BOX_COLUMNS: tuple[str, ...] = ("box_x", "box_y", "box_w", "box_h")
