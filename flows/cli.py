@@ -194,8 +194,9 @@ def _print_summary(summary: dict, settings: Settings) -> None:
 
 def _run_pipeline(settings: Settings) -> dict:
     """Check the teacher's files first (one clear message), then run the whole flow."""
+    from affect.weights import read_info
     from flows.pipeline import classroom_pipeline, read_reference
-    _guard(lambda: read_reference(settings))
+    _guard(lambda: (read_reference(settings), read_info(settings.affect.weights_dir)))
     summary = _guard(lambda: classroom_pipeline(settings))
     _print_summary(summary, settings)
     return summary
