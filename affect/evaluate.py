@@ -74,7 +74,7 @@ def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: st
                        consistency_table: str | Path | None = None, out_json: str | Path | None = None
                        ) -> dict:
     """Evaluate weights on a dataset split and (optionally) write the figures as JSON."""
-    model, info = load_model(weights_dir, device or "cpu")
+    model, info = load_model(weights_dir, device)
     faces = load_split(data, split, keep_all=True)
     vad, probs = predict_arrays(model, faces.images, input_size=info.input_size,
                                 batch_size=batch_size, device=device, tta_flip=tta_flip)

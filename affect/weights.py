@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from affect.model import VadExpressionNet, build_vad_resnet18
+from affect.predict import resolve_device
 from affect.schema import EXPRESSIONS
 
 WEIGHTS_FILE = "vad_resnet18.pt"
@@ -62,7 +63,7 @@ def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
     return ModelInfo(**json.loads(meta_path.read_text()))
 
 
-def load_model(weights_dir: str | Path | None = None, device: str | torch.device = "cpu"
+def load_model(weights_dir: str | Path | None = None, device: str | torch.device | None = "cpu"
                ) -> tuple[VadExpressionNet, ModelInfo]:
     """Rebuild the network from a weights folder (the shipped one by default), in eval mode."""
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
@@ -71,4 +72,4 @@ def load_model(weights_dir: str | Path | None = None, device: str | torch.device
     model = build_vad_resnet18(num_expressions=len(info.expressions), small_input=info.small_input)
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return model.to(device).eval(), info
+    return model.to(resolve_device(device)).eval(), info

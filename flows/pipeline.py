@@ -37,7 +37,7 @@ def _settings(settings: Settings | None) -> Settings:
 @lru_cache(maxsize=2)
 def _model(weights_dir: str | None, device: str):
     """One network per process, shared by every extraction task."""
-    return load_model(weights_dir, "cpu" if device == "auto" else device)
+    return load_model(weights_dir, device)
 
 
 # --- tasks --------------------------------------------------------------------------------

@@ -25,6 +25,6 @@ def test_export_roundtrip_fp16(tmp_path):
 
 
 def test_shipped_weights_load_without_network():
-    model, info = load_model()
+    model, info = load_model(device="auto")      # auto: cuda when present, else cpu
     assert info.input_size > 0 and len(info.expressions) == 8
     assert info.metrics, "the shipped weights carry their evaluation figures"
