@@ -140,6 +140,7 @@ def extract(
     out: Annotated[Path, typer.Option(help=".csv or .parquet")] = Path("faces.csv"),
     batch_size: Optional[int] = None, device: Optional[str] = None,
     detect: Annotated[Optional[str], typer.Option(help="auto | always | never (inputs are face crops).")] = None,
+    num_workers: Annotated[int, typer.Option(help="DataLoader workers that decode and detect.")] = 2,
 ) -> None:
     """Score every face in the given images; one row per face (no-face and bad files get a row too)."""
     import affect
@@ -158,7 +159,7 @@ def extract(
         task = bar.add_task("extracting", total=len(files))
         frame = affect.extract(files, batch_size=batch_size or settings.affect.batch_size,
                                device=device or settings.affect.device, detect=detect or settings.affect.detect,
-                               weights_dir=settings.affect.weights_dir, num_workers=settings.affect.num_workers,
+                               weights_dir=settings.affect.weights_dir, num_workers=num_workers,
                                on_progress=lambda done, total: bar.update(task, completed=done))
     write_faces(frame, out)
     counts = frame.drop_duplicates("source")["status"].value_counts().to_dict()
