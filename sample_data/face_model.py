@@ -31,11 +31,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from affect.data import ferplus_majority
+from affect.schema import EXPRESSIONS
+
 log = logging.getLogger(__name__)
 
-CATEGORIES: tuple[str, ...] = (
-    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",
-)  # FERPlus vote order, the same as affect.schema.EXPRESSIONS
+CATEGORIES = EXPRESSIONS   # FERPlus vote order
 N_VOTE_COLUMNS = 10        # the 8 categories, then unknown and NF
 SIDE = 48                  # FER2013 image side
 MODEL_PATH = Path(__file__).with_name("face_model.npz")
@@ -43,14 +44,6 @@ SHARED_DATA = Path(os.environ.get("VADGRADE_SHARED_DATA", Path(__file__).resolve
 TRAIN_TAR = SHARED_DATA / "ferplus-train.tar"
 NOISE_SCALE = 0.25         # fraction of the per-class residual std used when sampling
 GRAY_MEAN, GRAY_STD = 120.0, 50.0   # exposure of generated faces (training images are standardised)
-
-
-def majority_labels(votes: np.ndarray) -> np.ndarray:
-    """FERPlus majority rule per row of 10 vote counts: class index, or -1 when excluded."""
-    votes = np.where(votes == 1, 0, votes)   # single votes are noise
-    winner = votes.argmax(axis=1)
-    clear = votes.max(axis=1) * 2 > votes.sum(axis=1)
-    return np.where(clear & (winner < len(CATEGORIES)), winner, -1)
 
 
 def standardise(images: np.ndarray) -> np.ndarray:
@@ -80,7 +73,7 @@ def load_training_faces(tar_path: Path, max_per_class: int, seed: int) -> tuple[
     rng = np.random.default_rng(seed)
     with tarfile.open(tar_path) as tar:
         members, names, votes = _read_labels(tar)
-        labels = majority_labels(votes)
+        labels = ferplus_majority(votes)
         chosen = []
         for c in range(len(CATEGORIES)):
             idx = np.flatnonzero(labels == c)
