@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import mlflow
-import pytest
 
 from flows.pipeline import classroom_pipeline, ingest_images
 from tests.flows.conftest import make_settings
