@@ -237,16 +237,21 @@ def load_split(path: str | Path, split: str, **kw) -> FaceSet:
 
 
 def fer2013_labels(csv_path: str | Path, names: list[str]) -> np.ndarray:
-    """Original FER2013 label (FERPlus class index) for FERPlus names `Split/file.png`.
+    """Original FER2013 code (0 angry .. 6 neutral) for FERPlus names `Split/file.png`.
 
-    Reads `fer2013_original_labels.csv`; images marked ambiguous get -1 so they are
-    left out of the accuracy (their label cannot be pinned to the image).
+    Reads `fer2013_original_labels.csv`; images marked ambiguous (and names it lacks) get
+    -1 so they are left out of losses and accuracies: their label cannot be pinned down.
     """
     table = {}
     with Path(csv_path).open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            code = int(row["fer2013_label"])
-            ok = row.get("ambiguous", "0") == "0"
-            table[f"{row['split']}/{row['image']}"] = (
-                EXPRESSIONS.index(FER2013_TO_FERPLUS[code]) if ok else -1)
+        for line_no, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                code = int(row["fer2013_label"])
+                key = f"{row['split']}/{row['image']}"
+            except (KeyError, TypeError, ValueError) as exc:
+                raise DatasetError(f"{csv_path}:{line_no}: expected split,image,fer2013_label,... "
+                                   f"({exc})") from exc
+            if not 0 <= code < len(FER2013_TO_FERPLUS):
+                raise DatasetError(f"{csv_path}:{line_no}: fer2013_label {code} is not 0..6")
+            table[key] = code if row.get("ambiguous", "0") == "0" else -1
     return np.array([table.get(n, -1) for n in names], np.int64)

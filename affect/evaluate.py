@@ -50,21 +50,30 @@ def vad_block(pred: np.ndarray, target: np.ndarray) -> dict:
     return out
 
 
+def fer2013_view(probs: np.ndarray) -> np.ndarray:
+    """FERPlus-head probabilities [N, 8] -> FER2013 code order [N, 7] (contempt dropped)."""
+    return probs[:, FER2013_CLASSES]
+
+
 def metrics(probs: np.ndarray, vad: np.ndarray, *, majority: np.ndarray, vad_target: np.ndarray,
-            fer2013: np.ndarray | None, consistency: ConsistencyLoss) -> dict:
-    """Every figure the issue asks of the extractor, from predictions and targets."""
+            fer2013: np.ndarray | None, consistency: ConsistencyLoss,
+            fer2013_probs: np.ndarray | None = None) -> dict:
+    """Every figure the issue asks of the extractor, from predictions and targets.
+
+    `fer2013` holds original FER2013 codes (0..6, -1 = none);
+    `fer2013_probs` [N, 7] comes from the FER2013 head when the model has one, else the
+    7-class view of the FERPlus head is scored.
+    """
     top = probs.argmax(1)
     labelled = majority >= 0   # VAD targets of images without a clear vote are near zero
     out = {"ferplus_majority": accuracy_block(majority, top, list(EXPRESSIONS)),
            "vad": {"n": int(labelled.sum()), **vad_block(vad[labelled], vad_target[labelled])},
            "consistency_violation_rate": float(consistency.violations(vad, top).mean())}
     if fer2013 is not None:
-        # 7-class view: contempt is not a FER2013 class, so predict among the other seven.
-        pred7 = FER2013_CLASSES[probs[:, FER2013_CLASSES].argmax(1)]
-        remap = {c: i for i, c in enumerate(FER2013_CLASSES)}
-        lab = np.array([remap.get(int(x), -1) for x in fer2013])
-        out["fer2013_original"] = accuracy_block(
-            lab, np.array([remap[int(x)] for x in pred7]), list(FER2013_TO_FERPLUS))
+        classes = list(FER2013_TO_FERPLUS)
+        out["fer2013_original_ferplus_head"] = accuracy_block(fer2013, fer2013_view(probs).argmax(1), classes)
+        out["fer2013_original"] = (accuracy_block(fer2013, fer2013_probs.argmax(1), classes)
+                                   if fer2013_probs is not None else out["fer2013_original_ferplus_head"])
     return out
 
 
@@ -76,13 +85,15 @@ def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: st
     """Evaluate weights on a dataset split and (optionally) write the figures as JSON."""
     model, info = load_model(weights_dir, device)
     faces = load_split(data, split, keep_all=True)
-    vad, probs = predict_arrays(model, faces.images, input_size=info.input_size,
-                                batch_size=batch_size, device=device, tta_flip=tta_flip)
+    vad, probs, *fer_probs = predict_arrays(model, faces.images, input_size=info.input_size,
+                                            batch_size=batch_size, device=device, tta_flip=tta_flip,
+                                            with_fer2013=info.fer2013_head)
     fer = None
     if fer2013_labels_csv and detect_format(data) == "ferplus":
         fer = fer2013_labels(fer2013_labels_csv, faces.names)
     report = metrics(probs, vad, majority=faces.label, vad_target=faces.vad,
-                     fer2013=fer, consistency=ConsistencyLoss.from_table(consistency_table))
+                     fer2013=fer, consistency=ConsistencyLoss.from_table(consistency_table),
+                     fer2013_probs=fer_probs[0] if fer_probs else None)
     report.update({"model_version": info.model_version, "data": str(data), "split": split,
                    "n_images": len(faces), "tta_flip": tta_flip})
     if out_json:

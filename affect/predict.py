@@ -27,30 +27,37 @@ def to_input(batch: torch.Tensor, input_size: int, device: torch.device) -> torc
 
 
 @torch.inference_mode()
-def forward_batch(model: VadExpressionNet, faces: torch.Tensor, input_size: int,
-                  device: torch.device, tta_flip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """(vad [N, 3], probs [N, K]) for uint8 crops; averages with the mirrored face when tta_flip."""
+def forward_batch(model: VadExpressionNet, faces: torch.Tensor, input_size: int, device: torch.device,
+                  tta_flip: bool = True, with_fer2013: bool = False) -> tuple[torch.Tensor, ...]:
+    """(vad [N, 3], probs [N, K]) for uint8 crops, plus FER2013 probs [N, 7] when `with_fer2013`.
+
+    Averages with the mirrored face when tta_flip.
+    """
     x = to_input(faces, input_size, device)
+    views = [x, torch.flip(x, dims=[3])] if tta_flip else [x]
+    sums: list[torch.Tensor] | None = None
     with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-        vad, logits = model(x)
-        probs = logits.float().softmax(1)
-        if tta_flip:
-            vad_f, logits_f = model(torch.flip(x, dims=[3]))
-            vad = (vad + vad_f) / 2
-            probs = (probs + logits_f.float().softmax(1)) / 2
-    return vad.float(), probs
+        for view in views:
+            vad, *logits = model(view, with_fer2013=with_fer2013)
+            outs = [vad.float()] + [lg.float().softmax(1) for lg in logits if lg is not None]
+            sums = outs if sums is None else [a + b for a, b in zip(sums, outs)]
+    return tuple(t / len(views) for t in sums)
 
 
 def predict_arrays(model: VadExpressionNet, images: np.ndarray, *, input_size: int,
                    batch_size: int = 256, device: str | torch.device | None = None,
-                   tta_flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(vad [N, 3], probs [N, K]) as numpy for uint8 gray faces [N, H, W]."""
+                   tta_flip: bool = True, with_fer2013: bool = False) -> tuple[np.ndarray, ...]:
+    """(vad [N, 3], probs [N, K]) as numpy for uint8 gray faces [N, H, W].
+
+    With `with_fer2013` and a model that has the FER2013 head, a third array [N, 7] follows.
+    """
     device = resolve_device(device)
     model = model.to(device).eval()
-    vads, probs = [], []
+    parts: list[list[np.ndarray]] = []
     for start in range(0, len(images), batch_size):
         batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))
-        v, p = forward_batch(model, batch, input_size, device, tta_flip)
-        vads.append(v.cpu().numpy())
-        probs.append(p.cpu().numpy())
-    return np.concatenate(vads), np.concatenate(probs)
+        outs = forward_batch(model, batch, input_size, device, tta_flip, with_fer2013)
+        parts = parts or [[] for _ in outs]
+        for acc, t in zip(parts, outs):
+            acc.append(t.cpu().numpy())
+    return tuple(np.concatenate(acc) for acc in parts)

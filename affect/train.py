@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from affect.data import FaceSet, load_split, read_vad_anchors
+from affect.data import FaceSet, fer2013_labels, load_split, read_vad_anchors
 from affect.evaluate import metrics
 from affect.losses import ConsistencyLoss, soft_cross_entropy, vad_loss
 from affect.model import VadExpressionNet, build_vad_resnet18
@@ -51,6 +52,8 @@ class TrainConfig:
     consistency_table: str | None = None    # CSV like consistency_huo2024.csv; None = shipped preset
     consistency_margin: float = 0.05
     vad_anchors: str | None = None          # CSV like vad_anchors.csv; None = shipped NRC anchors
+    fer2013_labels: str | None = None       # fer2013_original_labels.csv: adds and trains the FER2013 head
+    fer2013_weight: float = 1.0             # weight of that head's cross-entropy
     max_unknown_votes: int = 3
     rotation: float = 15.0
     patience: int = 6
@@ -68,10 +71,14 @@ class TrainConfig:
 
 
 class AugmentedFaces(Dataset):
-    """Faces as uint8 [1, S, S] tensors with their targets; augmentation when training."""
+    """Faces as uint8 [1, S, S] tensors with their targets; augmentation when training.
 
-    def __init__(self, faces: FaceSet, transform: v2.Transform | None):
+    The last target is the original FER2013 code, -1 where there is none.
+    """
+
+    def __init__(self, faces: FaceSet, transform: v2.Transform | None, fer2013: np.ndarray | None = None):
         self.faces, self.transform = faces, transform
+        self.fer2013 = np.full(len(faces), -1, np.int64) if fer2013 is None else fer2013
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -80,7 +87,8 @@ class AugmentedFaces(Dataset):
         img = torch.from_numpy(self.faces.images[i])[None]
         if self.transform is not None:
             img = self.transform(img)
-        return img, torch.from_numpy(self.faces.probs[i]), torch.from_numpy(self.faces.vad[i])
+        return (img, torch.from_numpy(self.faces.probs[i]), torch.from_numpy(self.faces.vad[i]),
+                int(self.fer2013[i]))
 
 
 def train_transform(cfg: TrainConfig) -> v2.Transform:
@@ -112,11 +120,11 @@ def train_one_epoch(model: VadExpressionNet, loader: DataLoader, optimizer, sche
     model.train()
     sums: dict[str, float] = {}
     seen = 0
-    for img, probs, vad_t in loader:
+    for img, probs, vad_t, fer_t in loader:
         x = to_input(img, cfg.input_size, device)
-        probs, vad_t = probs.to(device), vad_t.to(device)
+        probs, vad_t, fer_t = probs.to(device), vad_t.to(device), fer_t.to(device)
         with torch.autocast(device.type, dtype=amp_dtype(device), enabled=cfg.amp):
-            vad, logits = model(x)
+            vad, logits, fer_logits = model(x, with_fer2013=True)
         vad, logits = vad.float(), logits.float()
         if cfg.expression_loss == "mse":
             expr = ((logits.softmax(1) - probs) ** 2).sum(1).mean()
@@ -125,6 +133,10 @@ def train_one_epoch(model: VadExpressionNet, loader: DataLoader, optimizer, sche
         reg = vad_loss(vad, vad_t, cfg.ccc_weight)
         cons = consistency(vad, logits)
         loss = expr + cfg.vad_weight * reg + cfg.consistency_weight * cons
+        fer = torch.zeros((), device=device)
+        if fer_logits is not None and bool((fer_t >= 0).any()):
+            fer = F.cross_entropy(fer_logits.float(), fer_t, ignore_index=-1)
+            loss = loss + cfg.fer2013_weight * fer
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -136,24 +148,27 @@ def train_one_epoch(model: VadExpressionNet, loader: DataLoader, optimizer, sche
         scheduler.step()
         n = len(img)
         seen += n
-        for k, v in (("loss", loss), ("expression_loss", expr), ("vad_loss", reg), ("consistency_loss", cons)):
+        for k, v in (("loss", loss), ("expression_loss", expr), ("vad_loss", reg), ("consistency_loss", cons),
+                     ("fer2013_loss", fer)):
             sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
     return {k: v / max(seen, 1) for k, v in sums.items()}
 
 
 def evaluate(model: VadExpressionNet, faces: FaceSet, cfg: TrainConfig, device: torch.device,
-             consistency: ConsistencyLoss) -> dict:
+             consistency: ConsistencyLoss, fer2013: np.ndarray | None = None) -> dict:
     """Validation figures (no flip TTA, so epochs compare like for like)."""
-    vad, probs = predict_arrays(model, faces.images, input_size=cfg.input_size,
-                                batch_size=256, device=device, tta_flip=False)
-    return metrics(probs, vad, majority=faces.label, vad_target=faces.vad, fer2013=None,
-                   consistency=consistency)
+    vad, probs, *fer_probs = predict_arrays(model, faces.images, input_size=cfg.input_size, batch_size=256,
+                                            device=device, tta_flip=False, with_fer2013=fer2013 is not None)
+    return metrics(probs, vad, majority=faces.label, vad_target=faces.vad, fer2013=fer2013,
+                   consistency=consistency, fer2013_probs=fer_probs[0] if fer_probs else None)
 
 
 def flat_metrics(m: dict) -> dict[str, float]:
     """The scalar part of a metrics dict, for MLflow."""
     out = {"accuracy": m["ferplus_majority"]["accuracy"],
            "consistency_violation_rate": m["consistency_violation_rate"]}
+    if "fer2013_original" in m:
+        out["fer2013_accuracy"] = m["fer2013_original"]["accuracy"]
     for d in ("valence", "arousal", "dominance"):
         out[f"{d}_ccc"] = m["vad"][d]["ccc"]
         out[f"{d}_rmse"] = m["vad"][d]["rmse"]
@@ -175,6 +190,18 @@ def _initial_state(path: str) -> dict:
         return load_model(path)[0].state_dict()
     state = torch.load(path, map_location="cpu", weights_only=False)
     return state.get("model", state)
+
+
+def warm_start(model: VadExpressionNet, path: str) -> None:
+    """Load earlier weights; only a FER2013 head the earlier model lacked may stay fresh."""
+    try:
+        missing, unexpected = model.load_state_dict(_initial_state(path), strict=False)
+    except RuntimeError as exc:      # a tensor of another shape
+        raise ValueError(f"{path}: weights do not fit this model ({exc})") from exc
+    fresh = [k for k in missing if not k.startswith("fer2013_head.")]
+    if fresh or unexpected:
+        raise ValueError(f"{path}: weights do not fit this model (missing {fresh}, unexpected {unexpected})")
+    log.info("warm start from %s%s", path, " (FER2013 head starts fresh)" if missing else "")
 
 
 def _mlflow_run(cfg: TrainConfig, run_id: str | None):
@@ -199,15 +226,20 @@ def main(cfg: TrainConfig) -> dict:
         pick = np.random.default_rng(cfg.seed).choice(len(train), cfg.max_train_images, replace=False)
         train = train.subset(np.sort(pick))
     log.info("training on %d faces, validating on %d, device %s", len(train), len(valid), device)
+    train_fer = valid_fer = None
+    if cfg.fer2013_labels:
+        train_fer = fer2013_labels(cfg.fer2013_labels, train.names)
+        valid_fer = fer2013_labels(cfg.fer2013_labels, valid.names)
+        log.info("FER2013 head: %d training faces carry an original label", int((train_fer >= 0).sum()))
 
-    loader = DataLoader(AugmentedFaces(train, train_transform(cfg)), batch_size=cfg.batch_size,
+    loader = DataLoader(AugmentedFaces(train, train_transform(cfg), train_fer), batch_size=cfg.batch_size,
                         shuffle=True, drop_last=True, num_workers=cfg.num_workers,
                         persistent_workers=cfg.num_workers > 0, pin_memory=device.type == "cuda",
                         generator=torch.Generator().manual_seed(cfg.seed))
-    model = build_vad_resnet18(small_input=cfg.small_input, dropout=cfg.dropout)
+    model = build_vad_resnet18(small_input=cfg.small_input, dropout=cfg.dropout,
+                               fer2013_head=cfg.fer2013_labels is not None)
     if cfg.init_weights:
-        model.load_state_dict(_initial_state(cfg.init_weights))
-        log.info("warm start from %s", cfg.init_weights)
+        warm_start(model, cfg.init_weights)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = len(loader)
@@ -235,7 +267,7 @@ def main(cfg: TrainConfig) -> dict:
         for epoch in range(state["epoch"] + 1, cfg.epochs):
             t0 = time.monotonic()
             losses = train_one_epoch(model, loader, optimizer, scheduler, cfg, device, consistency, scaler)
-            val = flat_metrics(evaluate(model, valid, cfg, device, consistency))
+            val = flat_metrics(evaluate(model, valid, cfg, device, consistency, valid_fer))
             row = {"epoch": epoch, "seconds": time.monotonic() - t0, **losses,
                    **{f"val_{k}": v for k, v in val.items()}}
             state["history"].append(row)
@@ -256,9 +288,10 @@ def main(cfg: TrainConfig) -> dict:
                 return {"finished": False, **state}
 
         model.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu", weights_only=True))
-        best = evaluate(model, valid, cfg, device, consistency)
+        best = evaluate(model, valid, cfg, device, consistency, valid_fer)
         mlflow.log_dict(best, "validation_best.json")
         info = ModelInfo(model_version="", input_size=cfg.input_size, small_input=cfg.small_input,
+                         fer2013_head=model.fer2013_head is not None,
                          expressions=list(EXPRESSIONS), metrics={"valid": flat_metrics(best)},
                          training={k: v for k, v in asdict(cfg).items() if k != "extra"}
                          | {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"] + 1})

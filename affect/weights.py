@@ -25,6 +25,7 @@ class ModelInfo:
     model_version: str
     input_size: int
     small_input: bool
+    fer2013_head: bool = False    # a third head scores the 7 original FER2013 labels
     expressions: list[str] = field(default_factory=lambda: list(EXPRESSIONS))
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
@@ -69,7 +70,8 @@ def load_model(weights_dir: str | Path | None = None, device: str | torch.device
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
     info = read_info(weights_dir)
     weights_path = weights_dir / WEIGHTS_FILE
-    model = build_vad_resnet18(num_expressions=len(info.expressions), small_input=info.small_input)
+    model = build_vad_resnet18(num_expressions=len(info.expressions), small_input=info.small_input,
+                               fer2013_head=info.fer2013_head)
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return model.to(resolve_device(device)).eval(), info

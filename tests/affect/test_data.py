@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from affect.data import (DatasetError, detect_format, ferplus_majority, load_class_folders,
+from affect.data import (DatasetError, detect_format, fer2013_labels, ferplus_majority, load_class_folders,
                          load_fer2013_csv, load_split, read_vad_anchors, votes_to_targets)
 from affect.schema import EXPRESSIONS
 from tests.conftest import shared_file
@@ -60,6 +60,17 @@ def test_fer2013_csv_bad_row_names_line(tmp_path):
     bad.write_text("emotion,pixels,Usage\n3,1 2 3,Training\n")
     with pytest.raises(DatasetError, match=r"bad.csv:2"):
         load_fer2013_csv(bad, "train")
+
+
+def test_fer2013_labels_codes_ambiguous_and_bad_rows(tmp_path):
+    table = tmp_path / "labels.csv"
+    table.write_text("split,image,fer2013_label,match_mad,ambiguous\n"
+                     "FER2013Train,a.png,3,1.0,0\nFER2013Train,b.png,6,1.0,1\n")
+    codes = fer2013_labels(table, ["FER2013Train/a.png", "FER2013Train/b.png", "FER2013Train/c.png"])
+    assert codes.tolist() == [3, -1, -1]          # ambiguous and unknown images carry no label
+    table.write_text("split,image,fer2013_label\nFER2013Train,a.png,9\n")
+    with pytest.raises(DatasetError, match=r"labels.csv:2"):
+        fer2013_labels(table, ["FER2013Train/a.png"])
 
 
 def test_class_folders(tmp_path):
