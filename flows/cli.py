@@ -257,6 +257,60 @@ def export(table: Annotated[str, typer.Argument(help="Table name, e.g. agg_stude
 
 
 @app.command()
+def forget(
+    student_id: Annotated[str, typer.Argument(help="The student's ID as in roster.csv.")],
+    cohort: Annotated[Optional[str], typer.Option(help="Only this cohort (default: every cohort that holds the ID).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one student from the DuckDB store (GDPR Art. 17, right to erasure).
+
+    Deletes, in one transaction, the student's face observations, the images tied to
+    them, their aggregates, gradebook row and test scores, and their roster row with
+    consent, display name and pseudonym; then rewrites the DuckDB file so no deleted
+    bytes remain in it. Only a salted hash of the ID is kept, so a later ingest of a
+    roster that still lists the student skips them.
+
+    MLflow runs only ever carry pseudonyms (never IDs or names) and are not changed:
+    earlier runs keep the student's pseudonymous out-of-fold predictions and models
+    fitted with their data; run train-predictors to get a champion without them, and
+    delete old runs in MLflow if that is required. Files already written outside the
+    store are NOT touched: delete the student from exported reports and Parquet
+    files, run summaries, face crops (if affect.store_crops was on), backups and the
+    data folder (roster.csv, gradebook.csv, images) yourself.
+    """
+    import duckdb
+
+    import warehouse
+    settings = _settings()
+    path = settings.db_path
+    if not path.is_file():
+        _fail(f"no store at {path}: nothing to erase")
+    try:
+        con = warehouse.connect(path)
+    except duckdb.IOException as exc:         # e.g. another vadgrade process is writing
+        _fail(f"cannot open {path}: {exc}")
+    try:
+        cohorts = _guard(lambda: warehouse.student_cohorts(con, student_id, cohort))
+        if not yes and not typer.confirm(f"Erase everything stored about {student_id!r} in cohort(s) "
+                                         f"{', '.join(cohorts)} from {path}? This cannot be undone."):
+            console.print("nothing erased")
+            raise typer.Exit(1)
+        deleted = _guard(lambda: warehouse.forget_student(con, student_id, cohort))
+    finally:
+        con.close()
+    warehouse.compact(path)
+    table = Table(title=f"erased {student_id!r} from {', '.join(cohorts)}")
+    table.add_column("table")
+    table.add_column("rows deleted", justify="right")
+    for name, rows in deleted.items():
+        table.add_row(name, str(rows))
+    table.add_row("[bold]total[/]", f"[bold]{sum(deleted.values())}[/]")
+    Console().print(table)
+    console.print(f"rewrote {path}; reports, exports, crops and the data folder are yours to clean "
+                  "(see vadgrade forget --help)")
+
+
+@app.command()
 def ui(port: int = 5000) -> None:
     """Start the MLflow dashboard on 127.0.0.1 for this store."""
     settings = _settings()

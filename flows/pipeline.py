@@ -58,7 +58,10 @@ def load_reference_task(settings: Settings) -> dict:
     roster, sessions, grades = read_reference(settings)
     con = warehouse.connect(settings.db_path)
     try:
+        # Students erased on request (vadgrade forget) are skipped by the loads and counted here.
+        erased = warehouse.erased_students(con, settings.cohort, roster["student_id"])
         return {"students": warehouse.load_roster(con, settings.cohort, roster),
+                "students_erased_skipped": len(erased),
                 "sessions": warehouse.load_sessions(con, settings.cohort, sessions),
                 "graded_rows": warehouse.load_gradebook(con, settings.cohort, grades)}
     finally:
@@ -82,13 +85,16 @@ def plan_task(settings: Settings) -> tuple[pd.DataFrame, list[dict], pd.DataFram
             seats = intake.read_seat_map(seat_file)
         except warehouse.InputError as exc:     # frames wait for a fixed seat map; the rest goes on
             plan.set_aside.append({"path": str(seat_file), "reason": str(exc)})
-    plan = intake.apply_consent(plan, roster)
     version = read_info(settings.affect.weights_dir).model_version
     con = warehouse.connect(settings.db_path)
     try:
         done = warehouse.scored_hashes(con, version)
+        erased = warehouse.erased_students(con, settings.cohort, roster["student_id"])
     finally:
         con.close()
+    # Erased students count as not consenting: their images stay unopened, their seats masked.
+    roster = roster.assign(consent=roster["consent"] & ~roster["student_id"].isin(erased))
+    plan = intake.apply_consent(plan, roster, erased)
     todo, aside = intake.new_images(plan, done, seats, roster)
     return todo, aside, seats
 

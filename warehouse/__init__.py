@@ -4,7 +4,8 @@ Imports only affect.schema from the rest of vadgrade; everything takes plain arg
 (paths, connections, DataFrames) so it works from a notebook as well as from flows.
 """
 from warehouse.aggregates import rebuild_aggregates, student_aggregates, student_session_aggregates
-from warehouse.db import connect
+from warehouse.db import compact, connect
+from warehouse.erase import erased_students, forget_student, student_cohorts
 from warehouse.errors import InputError
 from warehouse.load import (
     LoadResult,
@@ -27,9 +28,12 @@ __all__ = [
     "InputError",
     "LoadResult",
     "cohorts",
+    "compact",
     "connect",
     "emotion_features",
+    "erased_students",
     "export_parquet",
+    "forget_student",
     "learning_frame",
     "load_gradebook",
     "load_observations",
@@ -45,6 +49,7 @@ __all__ = [
     "scored_hashes",
     "session_trends",
     "student_aggregates",
+    "student_cohorts",
     "student_session_aggregates",
     "validate_gradebook",
     "validate_roster",

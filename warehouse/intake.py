@@ -11,6 +11,7 @@ without consent is never opened; in frames, their seats are masked before detect
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from warehouse.errors import InputError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 SEAT_COLUMNS = ["camera", "student_id", "x", "y", "w", "h"]
 MANIFEST_COLUMNS = ["path", "student_id", "session_id"]
+ERASED_REASON = "erased on request (not opened)"
 
 
 @dataclass
@@ -119,17 +121,26 @@ def read_seat_map(path: str | Path) -> pd.DataFrame:
     return table[SEAT_COLUMNS]
 
 
-def apply_consent(plan: IntakePlan, roster: pd.DataFrame) -> IntakePlan:
-    """Keep per-student images of consenting roster students; set the others aside unopened."""
+def apply_consent(plan: IntakePlan, roster: pd.DataFrame, erased: Collection[str] = ()) -> IntakePlan:
+    """Keep per-student images of consenting roster students; set the others aside unopened.
+
+    `erased`: students erased from the store (warehouse.erase.erased_students); their
+    images are set aside unopened even if the roster still lists them with consent.
+    For classroom frames, pass a roster whose consent is False for them so their seats are masked.
+    """
     consent = dict(zip(roster["student_id"].astype(str), roster["consent"].astype(bool)))
+    erased = set(erased)
     images = plan.images
     per_student = images["layout"] == "per_student"
+    gone = images["student_id"].map(lambda s: s in erased).astype(bool)
     known = images["student_id"].map(lambda s: s in consent)
-    agreed = images["student_id"].map(lambda s: consent.get(s, False))
+    agreed = images["student_id"].map(lambda s: consent.get(s, False)) & ~gone
     aside = list(plan.set_aside)
-    for rec in images[per_student & ~known].itertuples():
+    for rec in images[per_student & gone].itertuples():
+        aside.append({"path": rec.path, "reason": ERASED_REASON})
+    for rec in images[per_student & ~known & ~gone].itertuples():
         aside.append({"path": rec.path, "reason": "unknown student"})
-    for rec in images[per_student & known & ~agreed].itertuples():
+    for rec in images[per_student & known & ~agreed & ~gone].itertuples():
         aside.append({"path": rec.path, "reason": "no consent (not opened)"})
     return IntakePlan(images[~per_student | agreed].reset_index(drop=True), aside)
 

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from affect.schema import BOX_COLUMNS, EXPRESSIONS, PROB_COLUMNS, STATUS_OK, VAD
+from warehouse.erase import erased_students
 from warehouse.errors import InputError
 from warehouse.inputs import read_gradebook, read_roster, read_sessions, validate_gradebook, validate_roster
 from warehouse.migrate import load_sql
@@ -79,16 +80,24 @@ def _require_columns(df: pd.DataFrame, required: tuple[str, ...] | list[str], wh
         raise InputError(what, [f"missing column(s): {', '.join(missing)}"])
 
 
+def _without_erased(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -> pd.DataFrame:
+    """`df` less the students erased from `cohort` (warehouse.erase), who are never stored again."""
+    erased = erased_students(con, cohort, df["student_id"].dropna())
+    return df[~df["student_id"].isin(erased)] if erased else df
+
+
 def load_gradebook(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -> int:
     """Upsert a validated gradebook (from read_gradebook) for one cohort; returns rows.
 
     Each listed student's test scores are replaced as a set, so a corrected file
-    never leaves a stale test behind. Students absent from `df` are kept.
+    never leaves a stale test behind. Students absent from `df` are kept; students
+    erased from the cohort (warehouse.erase.forget_student) are skipped.
     """
     tests = [name for name in df.columns if str(name).startswith("test_")]
     _require_columns(df, ["student_id", "gpa", "final_grade"], "gradebook")
     if not tests:
         raise InputError("gradebook", ["no test_NN columns"])
+    df = _without_erased(con, cohort, df)
     params = {"cohort": cohort}
     with registered(con, _gradebook_in=df[["student_id", "gpa", *tests, "final_grade"]]), transaction(con):
         rows = con.execute(load_sql("load_gradebook"), params).fetchall()[0][0]
@@ -99,8 +108,13 @@ def load_gradebook(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame
 
 
 def load_roster(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -> int:
-    """Upsert a validated roster (from read_roster); pseudonyms are derived in the store."""
+    """Upsert a validated roster (from read_roster); pseudonyms are derived in the store.
+
+    Students erased from the cohort (warehouse.erase.forget_student) are skipped, so a
+    roster that still lists them does not bring them back; the count excludes them.
+    """
     _require_columns(df, ["student_id", "consent"], "roster")
+    df = _without_erased(con, cohort, df)
     roster = df.assign(display_name=df["display_name"] if "display_name" in df.columns else None)
     with registered(con, _roster_in=roster[["student_id", "consent", "display_name"]]), transaction(con):
         rows = con.execute(load_sql("load_roster"), {"cohort": cohort}).fetchall()[0][0]
