@@ -24,6 +24,7 @@ from affect.data import FaceSet, fer2013_labels, load_split, read_vad_anchors
 from affect.evaluate import metrics
 from affect.losses import ConsistencyLoss, soft_cross_entropy, vad_loss
 from affect.model import VadExpressionNet, build_vad_resnet18
+from affect.plots import confusion_figure
 from affect.predict import predict_arrays, reduced_precision, resolve_device, to_input
 from affect.schema import EXPRESSIONS
 from affect.weights import ModelInfo, export_weights, load_model
@@ -291,6 +292,8 @@ def main(cfg: TrainConfig) -> dict:
         model.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu", weights_only=True))
         best = evaluate(model, valid, cfg, device, consistency, valid_fer)
         mlflow.log_dict(best, "validation_best.json")
+        mlflow.log_figure(confusion_figure(best["ferplus_majority"], "FERPlus valid, best epoch"),
+                          "validation_confusion.png")
         info = ModelInfo(model_version="", input_size=cfg.input_size, small_input=cfg.small_input,
                          fer2013_head=model.fer2013_head is not None,
                          expressions=list(EXPRESSIONS), metrics={"valid": flat_metrics(best)},

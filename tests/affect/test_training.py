@@ -27,6 +27,8 @@ def test_train_resume_export_and_evaluate(ferplus_small, tmp_path):
     run = mlflow.MlflowClient(uri).get_run(first["mlflow_run_id"])
     assert {"val_accuracy", "val_fer2013_accuracy", "fer2013_loss"} <= set(run.data.metrics)
     assert run.data.params["consistency_weight"] == "0.1"
+    logged = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(first["mlflow_run_id"])}
+    assert {"validation_best.json", "validation_confusion.png"} <= logged
     report = evaluate_extractor(ferplus_small, weights_dir=tmp_path / "export", fer2013_labels_csv=labels,
                                 out_json=tmp_path / "eval.json")
     assert report["ferplus_majority"]["n"] > 200 and report["fer2013_original"]["n"] >= 295
