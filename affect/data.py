@@ -214,8 +214,8 @@ def detect_format(path: str | Path) -> str:
     if path.is_file() and path.suffix.lower() == ".csv":
         return "fer2013_csv"
     if path.is_dir():
-        if any((p / "FER2013Train").is_dir() or p.name.startswith("FER2013")
-               for p in (path, path / "ferplus")) or (path / "ferplus").is_dir():
+        roots = (path, path / "ferplus")
+        if any((root / split / "label.csv").is_file() for root in roots for split in FERPLUS_SPLITS.values()):
             return "ferplus"
         return "folders"
     raise DatasetError(f"{path}: no dataset here (expected a FERPlus folder, a FER2013 CSV "

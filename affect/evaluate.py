@@ -15,7 +15,7 @@ from affect.data import detect_format, fer2013_labels, load_split
 from affect.losses import ConsistencyLoss
 from affect.predict import predict_arrays
 from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS, VAD
-from affect.weights import load_model
+from affect.weights import load_model, record_metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,28 @@ def metrics(probs: np.ndarray, vad: np.ndarray, *, majority: np.ndarray, vad_tar
     return out
 
 
+def flat_metrics(m: dict) -> dict[str, float]:
+    """The scalar part of a metrics dict, for MLflow and the weights' metadata."""
+    out = {"accuracy": m["ferplus_majority"]["accuracy"],
+           "consistency_violation_rate": m["consistency_violation_rate"]}
+    if "fer2013_original" in m:
+        out["fer2013_accuracy"] = m["fer2013_original"]["accuracy"]
+    for d in VAD:
+        out[f"{d}_ccc"] = m["vad"][d]["ccc"]
+        out[f"{d}_rmse"] = m["vad"][d]["rmse"]
+    return out
+
+
 def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: str | Path | None = None,
                        fer2013_labels_csv: str | Path | None = None, device: str | None = None,
                        batch_size: int = 256, tta_flip: bool = True,
-                       consistency_table: str | Path | None = None, out_json: str | Path | None = None
-                       ) -> dict:
-    """Evaluate weights on a dataset split and (optionally) write the figures as JSON."""
+                       consistency_table: str | Path | None = None, out_json: str | Path | None = None,
+                       record: bool = False) -> dict:
+    """Evaluate weights on a dataset split and (optionally) write the figures as JSON.
+
+    `record=True` also stores the headline figures in the weights' metadata under
+    `metrics[split]`, so the shipped weights carry what was measured on them.
+    """
     model, info = load_model(weights_dir, device)
     faces = load_split(data, split, keep_all=True)
     vad, probs, *fer_probs = predict_arrays(model, faces.images, input_size=info.input_size,
@@ -96,6 +112,9 @@ def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: st
                      fer2013_probs=fer_probs[0] if fer_probs else None)
     report.update({"model_version": info.model_version, "data": str(data), "split": split,
                    "n_images": len(faces), "tta_flip": tta_flip})
+    if record:
+        record_metrics(weights_dir, split, flat_metrics(report) | {"n": report["ferplus_majority"]["n"],
+                                                                   "tta_flip": tta_flip})
     if out_json:
         Path(out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(out_json).write_text(json.dumps(report, indent=2) + "\n")

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from affect.data import FaceSet, fer2013_labels, load_split, read_vad_anchors
-from affect.evaluate import metrics
+from affect.evaluate import flat_metrics, metrics
 from affect.losses import ConsistencyLoss, soft_cross_entropy, vad_loss
 from affect.model import VadExpressionNet, build_vad_resnet18
 from affect.plots import confusion_figure
@@ -163,18 +163,6 @@ def evaluate(model: VadExpressionNet, faces: FaceSet, cfg: TrainConfig, device: 
                                             device=device, tta_flip=False, with_fer2013=fer2013 is not None)
     return metrics(probs, vad, majority=faces.label, vad_target=faces.vad, fer2013=fer2013,
                    consistency=consistency, fer2013_probs=fer_probs[0] if fer_probs else None)
-
-
-def flat_metrics(m: dict) -> dict[str, float]:
-    """The scalar part of a metrics dict, for MLflow."""
-    out = {"accuracy": m["ferplus_majority"]["accuracy"],
-           "consistency_violation_rate": m["consistency_violation_rate"]}
-    if "fer2013_original" in m:
-        out["fer2013_accuracy"] = m["fer2013_original"]["accuracy"]
-    for d in ("valence", "arousal", "dominance"):
-        out[f"{d}_ccc"] = m["vad"][d]["ccc"]
-        out[f"{d}_rmse"] = m["vad"][d]["rmse"]
-    return out
 
 
 def cosine_with_warmup(optimizer, warmup_steps: int, total_steps: int):

@@ -50,8 +50,12 @@ def export_weights(model: VadExpressionNet, info: ModelInfo, out_dir: str | Path
     digest = hashlib.sha256(buf.getvalue()).hexdigest()[:10]
     info.model_version = f"vad-resnet18-{info.input_size}px-{digest}"
     (out_dir / WEIGHTS_FILE).write_bytes(buf.getvalue())
-    (out_dir / META_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
+    _write_info(out_dir, info)
     return out_dir / WEIGHTS_FILE
+
+
+def _write_info(weights_dir: Path, info: ModelInfo) -> None:
+    (weights_dir / META_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 
 
 def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
@@ -62,6 +66,14 @@ def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
         raise FileNotFoundError(f"no extractor weights in {weights_dir} "
                                 f"(expected {WEIGHTS_FILE} and {META_FILE})")
     return ModelInfo(**json.loads(meta_path.read_text()))
+
+
+def record_metrics(weights_dir: str | Path | None, split: str, figures: dict) -> None:
+    """Store measured figures in a weights folder's metadata (the weights and version are unchanged)."""
+    weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
+    info = read_info(weights_dir)
+    info.metrics[split] = figures
+    _write_info(weights_dir, info)
 
 
 def load_model(weights_dir: str | Path | None = None, device: str | torch.device | None = "cpu"

@@ -117,11 +117,12 @@ def evaluate_extractor(
     fer2013_labels: Annotated[Optional[Path], typer.Option(help="fer2013_original_labels.csv for the 7-class FER2013 accuracy.")] = None,
     out: Annotated[Path, typer.Option(help="JSON report path.")] = Path(".vadgrade/extractor_eval.json"),
     device: str = "auto", tta_flip: bool = True,
+    record: Annotated[bool, typer.Option(help="Also store the figures in the weights' metadata (metrics.SPLIT).")] = False,
 ) -> None:
     """Accuracy (FERPlus majority, FER2013 original labels), per class, confusion, VAD RMSE/CCC."""
     from affect.evaluate import evaluate_extractor as run
     report = _guard(lambda: run(data, split=split, weights_dir=weights_dir, fer2013_labels_csv=fer2013_labels,
-                                device=device, tta_flip=tta_flip, out_json=out))
+                                device=device, tta_flip=tta_flip, out_json=out, record=record))
     table = Table(title=f"{report['model_version']} on {split}")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -129,6 +130,8 @@ def evaluate_extractor(
     if "fer2013_original" in report:
         table.add_row("FER2013 original-label accuracy",
                       f"{report['fer2013_original']['accuracy']:.4f} (n={report['fer2013_original']['n']})")
+        table.add_row("  same, FERPlus head's 7-class view",
+                      f"{report['fer2013_original_ferplus_head']['accuracy']:.4f}")
     for dim, m in report["vad"].items():
         if isinstance(m, dict):
             table.add_row(f"{dim} CCC / RMSE", f"{m['ccc']:.3f} / {m['rmse']:.3f}")

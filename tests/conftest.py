@@ -21,13 +21,18 @@ def shared_file(name: str) -> Path:
     return path
 
 
-def extract_ferplus_subset(dest: Path, per_split: int | None) -> Path:
+FERPLUS_TARS = {"FER2013Train": "ferplus-train.tar", "FER2013Valid": "ferplus-valid-test.tar",
+                "FER2013Test": "ferplus-valid-test.tar"}
+
+
+def extract_ferplus_subset(dest: Path, per_split: int | None,
+                           splits: tuple[str, ...] = tuple(FERPLUS_TARS)) -> Path:
     """Copy the first `per_split` images (all when None) of each FERPlus split + matching label rows."""
     root = dest / "ferplus"
-    for tar_name in ("ferplus-train.tar", "ferplus-valid-test.tar"):
+    for tar_name in dict.fromkeys(FERPLUS_TARS[s] for s in splits):
         with tarfile.open(shared_file(tar_name)) as tar:
             members = {m.name.split("ferplus/", 1)[-1]: m for m in tar.getmembers() if m.isfile()}
-            for split in ("FER2013Train", "FER2013Valid", "FER2013Test"):
+            for split in splits:
                 label = members.get(f"{split}/label.csv")
                 if label is None:
                     continue
