@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import affect  # noqa: E402
-from affect.data import load_ferplus  # noqa: E402
+from affect.data import fer2013_labels, load_ferplus  # noqa: E402
+from affect.evaluate import fer2013_view  # noqa: E402
 from affect.predict import predict_arrays  # noqa: E402
 from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS  # noqa: E402
 from affect.weights import load_model  # noqa: E402
@@ -113,8 +114,13 @@ def main() -> None:
 
         net_rate, net_runs = median_rate(ours_network, len(crops), args.runs)
         ext_rate, ext_runs = median_rate(ours_extract, len(paths), args.runs)
-        _, probs = predict_arrays(model, faces.images, input_size=info.input_size, batch_size=256,
-                                  device=args.device, tta_flip=False)
+        _, probs, *fer_head = predict_arrays(model, faces.images, input_size=info.input_size, batch_size=256,
+                                             device=args.device, tta_flip=False, with_fer2013=info.fer2013_head)
+        fer_labels = fer2013_labels(SHARED_DATA / "fer2013_original_labels.csv", faces.names)
+        has_fer = fer_labels >= 0
+
+        def fer2013_accuracy(fer_probs: np.ndarray) -> float:
+            return round(float((fer_probs.argmax(1) == fer_labels)[has_fer].mean()), 4)
         result = {
             "benchmark": "extract_speed", "device": args.device, "torch_threads": torch.get_num_threads(),
             "batch": BATCH, "crops_timed": len(crops), "runs": args.runs, "model_version": info.model_version,
@@ -122,6 +128,8 @@ def main() -> None:
             "ours_extract_faces_per_s": round(ext_rate, 1), "ours_extract_runs": ext_runs,
             "ours_ferplus_test_accuracy": round(float((probs.argmax(1) == faces.label)[labelled].mean()), 4),
             "n_ferplus_test": int(labelled.sum()),
+            "ours_fer2013_privatetest_accuracy": fer2013_accuracy(fer_head[0] if fer_head else fer2013_view(probs)),
+            "n_fer2013_privatetest": int(has_fer.sum()),
         }
         peer = fer_peer(crops)
         if peer is not None:
@@ -132,6 +140,7 @@ def main() -> None:
             result.update({
                 "fer_tflite_faces_per_s": round(fer_rate, 1), "fer_tflite_runs": fer_runs,
                 "fer_ferplus_test_accuracy": round(float((fer_pred == faces.label)[labelled].mean()), 4),
+                "fer_fer2013_privatetest_accuracy": fer2013_accuracy(fer_probs),
                 "speed_ratio_ours_network_vs_fer": round(net_rate / fer_rate, 3),
             })
         result["bar_cpu_faces_per_s"] = 250
