@@ -38,9 +38,9 @@ class TrainConfig:
 
     data: str
     out_dir: str = ".vadgrade/extractor"
-    input_size: int = 64
-    small_input: bool = False
-    epochs: int = 30
+    input_size: int = 48                    # FER faces are 48x48: no upsampling
+    small_input: bool = True                # no stem max-pool: 24x24 maps in the first stage
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.05

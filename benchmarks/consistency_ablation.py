@@ -1,7 +1,7 @@
 """Consistency-loss ablation: the same run with lambda = 0 and lambda > 0, same seed, same start.
 
 Usage: python benchmarks/consistency_ablation.py --data FERPLUS_DIR [--init WEIGHTS] [--lambdas 0 0.3]
-       [--seeds 0 1] [--epochs 1] [--max-train-images 10000] [--input-size 48 --small-input]
+       [--seeds 0 1] [--epochs 1] [--max-train-images 10000] [--input-size 48] [--no-small-input]
        [--fer2013-labels CSV]
 For each seed, every arm trains from the same initial weights (a trained checkpoint or
 exported folder with --init, else from scratch) with the same seed, data order and
@@ -52,8 +52,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--input-size", type=int, default=64)
-    parser.add_argument("--small-input", action="store_true", help="stem without max-pool (as the shipped model)")
+    parser.add_argument("--input-size", type=int, default=TrainConfig.input_size)
+    parser.add_argument("--small-input", action=argparse.BooleanOptionalAction, default=TrainConfig.small_input,
+                        help="stem without max-pool (as the shipped model)")
     parser.add_argument("--max-train-images", type=int, default=10000)
     parser.add_argument("--fer2013-labels", type=Path, default=None)
     args = parser.parse_args()
