@@ -6,6 +6,7 @@ best weights. Resuming reloads the same checkpoint keys and continues.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -67,6 +68,7 @@ class TrainConfig:
     time_limit_min: float | None = None     # stop after the epoch that crosses it; resume later
     export_dir: str | None = None           # where the best weights are exported (fp16)
     mlflow_tracking_uri: str | None = None
+    track_mlflow: bool = True               # False on a training box without MLflow: figures stay in the checkpoint
     mlflow_experiment: str = "vadgrade-extractor"
     extra: dict = field(default_factory=dict)
 
@@ -195,6 +197,9 @@ def warm_start(model: VadExpressionNet, path: str) -> None:
 
 
 def _mlflow_run(cfg: TrainConfig, run_id: str | None):
+    """(mlflow module, run context), or (None, a do-nothing context) when tracking is off."""
+    if not cfg.track_mlflow:
+        return None, contextlib.nullcontext()
     import mlflow
     if cfg.mlflow_tracking_uri:
         mlflow.set_tracking_uri(cfg.mlflow_tracking_uri)
@@ -250,8 +255,9 @@ def main(cfg: TrainConfig) -> dict:
 
     mlflow, run = _mlflow_run(cfg, state["mlflow_run_id"])
     with run:
-        state["mlflow_run_id"] = run.info.run_id
-        if state["epoch"] < 0:
+        if mlflow:
+            state["mlflow_run_id"] = run.info.run_id
+        if mlflow and state["epoch"] < 0:
             mlflow.log_params({k: v for k, v in asdict(cfg).items() if k != "extra"})
             mlflow.log_params({"train_images": len(train), "valid_images": len(valid)})
         for epoch in range(state["epoch"] + 1, cfg.epochs):
@@ -261,7 +267,8 @@ def main(cfg: TrainConfig) -> dict:
             row = {"epoch": epoch, "seconds": time.monotonic() - t0, **losses,
                    **{f"val_{k}": v for k, v in val.items()}}
             state["history"].append(row)
-            mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
+            if mlflow:
+                mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
             log.info("epoch %d: %s", epoch, json.dumps({k: round(v, 4) for k, v in row.items()}))
             state["epoch"] = epoch
             if val["accuracy"] > state["best_accuracy"]:
@@ -279,16 +286,18 @@ def main(cfg: TrainConfig) -> dict:
 
         model.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu", weights_only=True))
         best = evaluate(model, valid, cfg, device, consistency, valid_fer)
-        mlflow.log_dict(best, "validation_best.json")
-        mlflow.log_figure(confusion_figure(best["ferplus_majority"], "FERPlus valid, best epoch"),
-                          "validation_confusion.png")
+        if mlflow:
+            mlflow.log_dict(best, "validation_best.json")
+            mlflow.log_figure(confusion_figure(best["ferplus_majority"], "FERPlus valid, best epoch"),
+                              "validation_confusion.png")
         info = ModelInfo(model_version="", input_size=cfg.input_size, small_input=cfg.small_input,
                          fer2013_head=model.fer2013_head is not None,
                          expressions=list(EXPRESSIONS), metrics={"valid": flat_metrics(best)},
                          training={k: v for k, v in asdict(cfg).items() if k != "extra"}
                          | {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"] + 1})
         export_weights(model, info, cfg.export_dir or out_dir / "export")
-        mlflow.set_tag("model_version", info.model_version)
+        if mlflow:
+            mlflow.set_tag("model_version", info.model_version)
         log.info("exported %s (best epoch %d, valid accuracy %.4f)", info.model_version,
                  state["best_epoch"], state["best_accuracy"])
     return {"finished": True, "model_version": info.model_version, **state}

@@ -89,6 +89,7 @@ def train_extractor(
     max_train_images: Optional[int] = None,
     init_weights: Annotated[Optional[Path], typer.Option(help="Warm start from best.pt or a weights folder.")] = None,
     time_limit_min: Annotated[Optional[float], typer.Option(help="Stop after the epoch that crosses this; rerun to resume.")] = None,
+    mlflow: Annotated[bool, typer.Option(help="Log the run to MLflow (off: figures stay in the checkpoint and export).")] = True,
 ) -> None:
     """Train the VAD + expression network (resumes from OUT_DIR/checkpoint.pt)."""
     from affect.train import TrainConfig, main
@@ -102,7 +103,7 @@ def train_extractor(
                       small_input=small_input, patience=patience, seed=seed, device=device,
                       num_workers=num_workers, max_train_images=max_train_images, time_limit_min=time_limit_min,
                       init_weights=str(init_weights) if init_weights else None,
-                      mlflow_tracking_uri=settings.mlflow_uri)
+                      mlflow_tracking_uri=settings.mlflow_uri, track_mlflow=mlflow)
     result = _guard(lambda: main(cfg))
     state = "finished" if result["finished"] else "paused (rerun to resume)"
     console.print(f"training {state}: best validation accuracy {result['best_accuracy']:.4f} "
