@@ -37,3 +37,16 @@ def test_train_resume_export_and_evaluate(ferplus_small, tmp_path):
     assert report["fer2013_original_ferplus_head"]["n"] == report["fer2013_original"]["n"]
     assert len(report["ferplus_majority"]["confusion_matrix"]) == 8
     assert (tmp_path / "eval.json").is_file()
+
+
+def test_training_without_mlflow_keeps_figures_in_checkpoint_and_export(ferplus_small, tmp_path):
+    """--no-mlflow (a training box without MLflow): nothing is tracked, nothing is lost."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    cfg = TrainConfig(data=str(ferplus_small), out_dir=str(tmp_path / "run"), input_size=32, epochs=1,
+                      batch_size=32, num_workers=0, max_train_images=64, mlflow_tracking_uri=uri,
+                      export_dir=str(tmp_path / "export"), track_mlflow=False)
+    result = main(cfg)
+    assert result["finished"] and result["mlflow_run_id"] is None
+    assert not (tmp_path / "mlflow.db").exists()
+    assert "val_accuracy" in result["history"][0]
+    assert read_info(tmp_path / "export").metrics["valid"]["accuracy"] >= 0
