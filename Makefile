@@ -29,6 +29,8 @@ bench: venv
 	$(PY) benchmarks/extract_speed.py
 	$(PY) benchmarks/aggregate_speed.py
 	$(PY) benchmarks/pipeline_speed.py
+	$(PY) benchmarks/sample_faces.py
+	$(PY) benchmarks/robustness.py
 
 clean:
 	rm -rf $(VENV) .vadgrade
