@@ -7,6 +7,7 @@ nothing is downloaded at run time.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,17 +106,22 @@ def square_crop(gray: np.ndarray, box: tuple[int, int, int, int], out_size: int,
 class FaceDetector:
     """OpenCV frontal-face cascade with a confidence from its final stage.
 
-    Loaded once per process (DataLoader workers each hold their own copy).
+    The cascade loads once per process (DataLoader workers each hold their own copy), on
+    the first `detect`: inputs that are already face crops never need it.
     """
 
     def __init__(self, min_face: int = 40, scale_factor: float = 1.1, min_neighbors: int = 5,
                  expand: float = 1.25, out_size: int = 64):
-        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-        self.cascade = cv2.CascadeClassifier(str(path))
-        if self.cascade.empty():
-            raise RuntimeError(f"could not load the face cascade at {path}")
         self.min_face, self.scale_factor, self.min_neighbors = min_face, scale_factor, min_neighbors
         self.expand, self.out_size = expand, out_size
+
+    @functools.cached_property
+    def cascade(self) -> cv2.CascadeClassifier:
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        cascade = cv2.CascadeClassifier(str(path))
+        if cascade.empty():
+            raise RuntimeError(f"could not load the face cascade at {path}")
+        return cascade
 
     def detect(self, gray: np.ndarray) -> Detection:
         scale = min(1.0, DETECT_MAX_SIDE / max(gray.shape))

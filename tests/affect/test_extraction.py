@@ -98,3 +98,12 @@ def test_detect_modes():
     assert whole.crops.shape == (1, 64, 64) and whole.scores.tolist() == [1.0]
     with pytest.raises(ValueError, match="detect must be"):
         affect.extract([], detect="sometimes")
+
+
+def test_crops_never_load_the_face_cascade():
+    """Crops skip detection, so they score even where OpenCV lacks its Haar cascades (5.x)."""
+    detector = FaceDetector(out_size=48)
+    found = detector.whole(np.full((60, 50), 128, np.uint8))
+    assert found.crops.shape == (1, 48, 48) and "cascade" not in vars(detector)
+    detector.detect(np.full((240, 320), 128, np.uint8))
+    assert "cascade" in vars(detector)
