@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 ImageInput = str | Path | np.ndarray
 Box = tuple[int, int, int, int]   # x, y, w, h in image pixels
+CROP_MAX_SIDE = 128               # inputs no larger are taken as face crops (detect="auto")
+MIN_FACE = 40                     # smallest face side the detector looks for, in pixels
 
 
 class _DecodedImages(Dataset):
@@ -86,7 +88,7 @@ def _empty_row(source: str, status: str, reason: str, version: str) -> dict:
 
 def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str | None = None,
             weights_dir: str | Path | None = None, model: tuple[VadExpressionNet, ModelInfo] | None = None,
-            detect: str = "auto", crop_max_side: int = 128, min_face: int = 40,
+            detect: str = "auto", crop_max_side: int = CROP_MAX_SIDE, min_face: int = MIN_FACE,
             num_workers: int = 0, tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
             crops_dir: str | Path | None = None,
             on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:

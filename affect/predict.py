@@ -28,6 +28,12 @@ def reduced_precision(device: torch.device) -> torch.dtype | None:
     return None
 
 
+def mixed_precision(device: torch.device, enabled: bool = True) -> torch.autocast:
+    """Autocast to `reduced_precision(device)`; a no-op where there is none or when disabled."""
+    dtype = reduced_precision(device)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=enabled and dtype is not None)
+
+
 def to_input(batch: torch.Tensor, input_size: int, device: torch.device) -> torch.Tensor:
     """uint8 [N, H, W] or [N, 1, H, W] -> normalised float [N, 1, S, S] on device, channels_last."""
     if batch.ndim == 3:
@@ -49,8 +55,7 @@ def forward_batch(model: VadExpressionNet, faces: torch.Tensor, input_size: int,
     x = to_input(faces, input_size, device)
     views = [x, torch.flip(x, dims=[3])] if tta_flip else [x]
     sums: list[torch.Tensor] | None = None
-    dtype = reduced_precision(device)
-    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+    with mixed_precision(device):
         for view in views:
             vad, *logits = model(view, with_fer2013=with_fer2013)
             outs = [vad.float()] + [lg.float().softmax(1) for lg in logits if lg is not None]

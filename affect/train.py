@@ -26,7 +26,7 @@ from affect.evaluate import flat_metrics, metrics
 from affect.losses import ConsistencyLoss, soft_cross_entropy, vad_loss
 from affect.model import VadExpressionNet, build_vad_resnet18
 from affect.plots import confusion_figure
-from affect.predict import predict_arrays, reduced_precision, resolve_device, to_input
+from affect.predict import mixed_precision, predict_arrays, resolve_device, to_input
 from affect.schema import EXPRESSIONS
 from affect.weights import ModelInfo, export_weights, load_model
 
@@ -121,13 +121,12 @@ def train_one_epoch(model: VadExpressionNet, loader: DataLoader, optimizer, sche
                     device: torch.device, consistency: ConsistencyLoss, scaler) -> dict:
     """One pass over the training data; returns sample-weighted mean losses."""
     model.train()
-    dtype = reduced_precision(device)
     sums: dict[str, float] = {}
     seen = 0
     for img, probs, vad_t, fer_t in loader:
         x = to_input(img, cfg.input_size, device)
         probs, vad_t, fer_t = probs.to(device), vad_t.to(device), fer_t.to(device)
-        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=cfg.amp and dtype is not None):
+        with mixed_precision(device, enabled=cfg.amp):
             vad, logits, fer_logits = model(x, with_fer2013=True)
         vad, logits = vad.float(), logits.float()
         if cfg.expression_loss == "mse":

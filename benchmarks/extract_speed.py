@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 import affect  # noqa: E402
 from affect.data import fer2013_labels, load_ferplus  # noqa: E402
 from affect.evaluate import fer2013_view  # noqa: E402
-from affect.extraction import _DecodedImages  # noqa: E402
+from affect.extraction import CROP_MAX_SIDE, MIN_FACE, _DecodedImages  # noqa: E402
 from affect.predict import predict_arrays  # noqa: E402
 from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS  # noqa: E402
 from affect.weights import load_model  # noqa: E402
@@ -117,8 +117,7 @@ def main() -> None:
                            num_workers=args.workers)
 
         def ours_decode():   # extract()'s per-file work without the network: one process's ceiling
-            files = _DecodedImages(paths, "auto", crop_max_side=128, out_size=info.input_size, min_face=40,
-                                   masks=None)
+            files = _DecodedImages(paths, "auto", CROP_MAX_SIDE, info.input_size, MIN_FACE, masks=None)
             for i in range(len(files)):
                 files[i]
 
