@@ -60,8 +60,10 @@ def load_reference_task(settings: Settings) -> dict:
     try:
         # Students erased on request (vadgrade forget) are skipped by the loads and counted here.
         erased = warehouse.erased_students(con, settings.cohort, roster["student_id"])
-        return {"students": warehouse.load_roster(con, settings.cohort, roster),
-                "students_erased_skipped": len(erased),
+        loaded = warehouse.load_roster(con, settings.cohort, roster)
+        return {"students": loaded, "students_erased_skipped": len(erased),
+                # Kept in the store until erased, but left out of analyses and reports.
+                "students_off_roster": int((~warehouse.roster_state(con, settings.cohort)["on_roster"]).sum()),
                 "sessions": warehouse.load_sessions(con, settings.cohort, sessions),
                 "graded_rows": warehouse.load_gradebook(con, settings.cohort, grades)}
     finally:
@@ -69,34 +71,18 @@ def load_reference_task(settings: Settings) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
-def plan_task(settings: Settings) -> tuple[pd.DataFrame, list[dict], pd.DataFrame | None]:
-    """Images still to score for the current model (consent applied before any file is opened)."""
-    root = settings.data_dir / "images"
-    plan = intake.discover(root)
-    manifest = settings.data_dir / "manifest.csv"
-    if manifest.is_file():
-        extra = intake.read_manifest(manifest, settings.data_dir)
-        plan = intake.IntakePlan(pd.concat([plan.images, extra.images], ignore_index=True),
-                                 plan.set_aside + extra.set_aside)
-    roster = warehouse.read_roster(settings.data_dir / "roster.csv")
-    seats, seat_file = None, root / "seat_map.csv"
-    if seat_file.is_file():
-        try:
-            seats = intake.read_seat_map(seat_file)
-        except warehouse.InputError as exc:     # frames wait for a fixed seat map; the rest goes on
-            plan.set_aside.append({"path": str(seat_file), "reason": str(exc)})
+def plan_task(settings: Settings) -> intake.Intake:
+    """Images still to score for the current model (sessions and consent applied before any file is opened)."""
+    found = intake.find_images(settings.data_dir)
     version = read_info(settings.affect.weights_dir).model_version
     con = warehouse.connect(settings.db_path)
     try:
-        done = warehouse.scored_hashes(con, version)
-        erased = warehouse.erased_students(con, settings.cohort, roster["student_id"])
+        return intake.plan_images(found, roster=warehouse.roster_state(con, settings.cohort),
+                                  sessions=warehouse.session_ids(con, settings.cohort),
+                                  erased=warehouse.erased_students(con, settings.cohort, found.student_ids),
+                                  done=warehouse.scored_hashes(con, settings.cohort, version))
     finally:
         con.close()
-    # Erased students count as not consenting: their images stay unopened, their seats masked.
-    roster = roster.assign(consent=roster["consent"] & ~roster["student_id"].isin(erased))
-    plan = intake.apply_consent(plan, roster, erased)
-    todo, aside = intake.new_images(plan, done, seats, roster)
-    return todo, aside, seats
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -121,16 +107,17 @@ def load_reference_data(settings: Settings | None = None) -> dict:
 def ingest_images(settings: Settings | None = None) -> dict:
     """Discover new images, score them in chunks, store each chunk in one transaction."""
     settings = _settings(settings)
-    todo, aside, seats = plan_task(settings)
+    plan = plan_task(settings)
     size = settings.flows.images_per_task
-    chunks = [todo.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(todo), size)]
+    chunks = [plan.todo.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(plan.todo), size)]
     futures = extract_task.with_options(retries=settings.flows.task_retries).map(chunks, unmapped(settings))
-    totals = {"images_scored": 0, "faces_stored": 0, "images_rejected": 0, "faces_outside_seats": 0}
-    problems = list(aside)
+    totals = {"images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
+              "faces_stored": 0, "images_rejected": 0, "faces_outside_seats": 0}
+    problems = list(plan.set_aside)
     con = warehouse.connect(settings.db_path)
     try:
         for chunk, future in zip(chunks, futures):
-            faces, images, outside = intake.attach_students(future.result(), chunk, seats)
+            faces, images, outside = intake.attach_students(future.result(), chunk, plan.seats)
             result = warehouse.load_observations(con, settings.cohort, faces, images)
             totals["images_scored"] += result.images_loaded
             totals["faces_stored"] += result.faces_loaded
@@ -138,12 +125,13 @@ def ingest_images(settings: Settings | None = None) -> dict:
             totals["faces_outside_seats"] += outside
             problems += [{"path": r.source, "reason": r.reason}
                          for r in images[images.status != STATUS_OK].itertuples()]
-            problems += [{"path": str(r.source), "reason": f"observation rejected: {r.reason}"}
+            sources = dict(zip(images["content_hash"], images["source"]))
+            problems += [{"path": sources.get(r.content_hash, r.content_hash), "reason": f"not stored: {r.reason}"}
                          for r in result.rejected.drop_duplicates("content_hash").itertuples()]
             log.info("stored chunk: %d images, %d faces", result.images_loaded, result.faces_loaded)
     finally:
         con.close()
-    return {**totals, "images_found": len(todo) + len(aside), "set_aside": problems}
+    return {**totals, "set_aside": problems}
 
 
 @flow(name="build-aggregates")

@@ -5,12 +5,17 @@ every offending row (CSV line, student_id, what is wrong), and nothing is writte
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from warehouse.errors import InputError
+
+log = logging.getLogger(__name__)
 
 STUDENT_ID = "student_id"
 GPA_RANGE: tuple[float, float] = (0.0, 4.0)
@@ -31,6 +36,31 @@ def gradebook_columns(n_tests: int) -> list[str]:
     return [STUDENT_ID, "gpa", *test_columns(n_tests), "final_grade"]
 
 
+def decode_text(path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252.
+
+    Spreadsheets on Windows save "CSV" as Windows-1252 and "Unicode text" as UTF-16;
+    both are read as the teacher meant them instead of failing on the first accent.
+    A binary file (a workbook renamed .csv) is refused with a message saying so.
+    """
+    raw = path.read_bytes()
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    if b"\x00" in raw:
+        raise InputError(str(path), ["this is a binary file, not CSV text (a spreadsheet? save it as CSV)"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise InputError(str(path), [f"line {line}: byte 0x{raw[exc.start]:02x} is neither UTF-8 nor "
+                                         "Windows-1252 text; save the file as UTF-8 CSV"]) from None
+    log.warning("%s is not UTF-8; read it as Windows-1252", path)
+    return text
+
+
 def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str], list[tuple[int, str]]]:
     """Every cell as text, indexed by CSV line number, plus file and row problems of shape.
 
@@ -39,24 +69,25 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str], list[tuple[int, 
     """
     problems: list[str] = []
     row_problems: list[tuple[int, str]] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise InputError(str(path), ["the file is empty (no header row)"])
-        columns = [cell.strip().lower() for cell in header]
-        duplicated = sorted({name for name in columns if columns.count(name) > 1})
-        if duplicated:
-            problems.append(f"duplicate column(s) in header: {', '.join(duplicated)}")
-        rows, lines = [], []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(columns):
-                row_problems.append((reader.line_num, f"expected {len(columns)} fields, found {len(row)}"))
-                row = (row + [""] * len(columns))[: len(columns)]
-            rows.append(row)
-            lines.append(reader.line_num)
+    if not path.is_file():
+        raise InputError(str(path), ["file not found"])
+    reader = csv.reader(io.StringIO(decode_text(path), newline=""))
+    header = next(reader, None)
+    if header is None or not any(cell.strip() for cell in header):
+        raise InputError(str(path), ["the file is empty (no header row)"])
+    columns = [cell.strip().lower() for cell in header]
+    duplicated = sorted({name for name in columns if columns.count(name) > 1})
+    if duplicated:
+        problems.append(f"duplicate column(s) in header: {', '.join(duplicated)}")
+    rows, lines = [], []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            row_problems.append((reader.line_num, f"expected {len(columns)} fields, found {len(row)}"))
+            row = (row + [""] * len(columns))[: len(columns)]
+        rows.append(row)
+        lines.append(reader.line_num)
     if not rows:
         raise InputError(str(path), ["the file has a header but no data rows", *problems])
     frame = pd.DataFrame(rows, columns=range(len(columns)), index=pd.Index(lines, name=_LINE), dtype="string")
@@ -67,9 +98,9 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, list[str], list[tuple[int, 
     return frame, problems, row_problems
 
 
-def _row_label(kind: str, label: object, student: object) -> str:
+def _row_label(kind: str, label: object, key: str, value: object) -> str:
     """'line 7 (student_id 's07')' for CSV frames, 'row 3 (…)' for frames built in code."""
-    return f"{kind} {label} (student_id {'<blank>' if pd.isna(student) else repr(str(student))})"
+    return f"{kind} {label} ({key} {'<blank>' if pd.isna(value) else repr(str(value))})"
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -119,15 +150,16 @@ def _check_number(
     return numbers
 
 
-def _raise_if_any(frame: pd.DataFrame, source: str, header_problems: list[str], row_problems: list[tuple[object, str]]) -> None:
-    """One InputError for everything found, rows in file order."""
+def _raise_if_any(frame: pd.DataFrame, source: str, header_problems: list[str],
+                  row_problems: list[tuple[object, str]], key: str = STUDENT_ID) -> None:
+    """One InputError for everything found, rows in file order, each labelled by `key`."""
     if not header_problems and not row_problems:
         return
     kind = "line" if frame.index.name == _LINE else "row"
-    ids = _text(frame[STUDENT_ID]) if STUDENT_ID in frame.columns else pd.Series(pd.NA, index=frame.index)
+    keys = _text(frame[key]) if key in frame.columns else pd.Series(pd.NA, index=frame.index)
     order = {label: position for position, label in enumerate(frame.index)}
     row_problems = sorted(row_problems, key=lambda item: order[item[0]])
-    rows = [f"{_row_label(kind, label, ids[label])}: {what}" for label, what in row_problems]
+    rows = [f"{_row_label(kind, label, key, keys[label])}: {what}" for label, what in row_problems]
     raise InputError(source, [*header_problems, *rows])
 
 
@@ -248,5 +280,5 @@ def read_sessions(path: str | Path) -> pd.DataFrame:
     for label in held.index[held.notna() & dates.isna()]:
         row_problems.append((label, f"held_on {held[label]!r} is not a YYYY-MM-DD date"))
     typed["held_on"] = dates
-    _raise_if_any(frame, str(path), header_problems, row_problems)
+    _raise_if_any(frame, str(path), header_problems, row_problems, key="session_id")
     return typed.reset_index(drop=True)

@@ -1,36 +1,70 @@
 """Intake of classroom image batches: find files, enforce consent, map faces to seats.
 
-Two layouts per session folder (see README "Image batches"):
-  (a) per-student images `<root>/<session>/<student_id>/*.jpg`, or a manifest CSV
+The one home of the path from a cohort folder to rows the store may keep:
+`find_images` (walk + manifest + seat map, nothing opened) -> `plan_images` (sessions,
+consent, erasure, content hashes, seat masks) -> extraction (affect) -> `attach_students`.
+
+Two layouts per session folder (see README "Input formats"):
+  (a) per-student images `images/<session>/<student_id>/*.jpg`, or a manifest CSV
       `path, student_id, session_id[, captured_at]`;
-  (b) whole-classroom frames `<root>/<session>/<camera>[_anything].jpg` with a seat map
+  (b) whole-classroom frames `images/<session>/<camera>[_anything].jpg` with a seat map
       `camera, student_id, x, y, w, h`; a face belongs to the seat holding its centre.
-Consent is decided here, from paths and the roster alone, so an image of a student
+Consent is decided from paths and the store's roster alone, so an image of a student
 without consent is never opened; in frames, their seats are masked before detection.
+Every path is resolved first: a file or link leading outside the cohort folder is
+refused unopened, and so is a name that is not valid UTF-8.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from warehouse.errors import InputError
+from warehouse.inputs import read_csv_text
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 SEAT_COLUMNS = ["camera", "student_id", "x", "y", "w", "h"]
 MANIFEST_COLUMNS = ["path", "student_id", "session_id"]
+PLAN_COLUMNS = ["path", "session_id", "student_id", "camera", "layout"]
+SEAT_MAP = "seat_map.csv"
+MANIFEST = "manifest.csv"
+IMAGES = "images"
+
+# Reasons a file is set aside; tests and the run summary group by these strings.
 ERASED_REASON = "erased on request (not opened)"
+NO_CONSENT_REASON = "no consent (not opened)"
+UNKNOWN_STUDENT_REASON = "unknown student (not on the roster; not opened)"
+OFF_ROSTER_REASON = "student not on the current roster (not opened)"
+NOT_AN_IMAGE_REASON = "not an image file (by name)"
+OUTSIDE_ROOT_REASON = "leads outside the cohort folder (link not followed, not opened)"
+BAD_NAME_REASON = "name is not valid UTF-8 (rename it; not opened)"
+
+
+def shown(path: str | Path) -> str:
+    """A path as printable text: undecodable bytes of a name appear as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _valid_name(path: Path) -> bool:
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:   # bytes that are not UTF-8 arrive as surrogates
+        return False
+    return True
 
 
 @dataclass
 class IntakePlan:
     """Images to score (one row each) and every file set aside, with its reason."""
 
-    images: pd.DataFrame                 # path, session_id, student_id (None in frames), camera, layout
+    images: pd.DataFrame                 # PLAN_COLUMNS; student_id None in frames
     set_aside: list[dict] = field(default_factory=list)   # {"path", "reason"}
 
     def counts(self) -> dict[str, int]:
@@ -40,8 +74,8 @@ class IntakePlan:
         return out
 
 
-def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+def _plan(rows: list[tuple], aside: list[dict]) -> IntakePlan:
+    return IntakePlan(pd.DataFrame(rows, columns=PLAN_COLUMNS), aside)
 
 
 def camera_of(frame: Path) -> str:
@@ -49,108 +83,232 @@ def camera_of(frame: Path) -> str:
     return frame.stem.split("_", 1)[0]
 
 
-def discover(root: str | Path) -> IntakePlan:
-    """Walk `<root>/<session>/...` and list every image with its session and student/camera."""
+def _entries(folder: Path, data_root: Path, aside: list[dict]) -> Iterator[Path]:
+    """Children of `folder` in name order that are safe to look at; the others are set aside.
+
+    Symlinks are resolved: one leading outside `data_root` is never followed (a link to
+    /etc/passwd is not even hashed). Names that are not UTF-8 cannot be stored or shown.
+    """
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if not _valid_name(entry):
+            aside.append({"path": shown(entry), "reason": BAD_NAME_REASON})
+        elif not entry.resolve().is_relative_to(data_root):
+            aside.append({"path": shown(entry), "reason": OUTSIDE_ROOT_REASON})
+        else:
+            yield entry
+
+
+def _files(folder: Path, data_root: Path, aside: list[dict]) -> Iterator[Path]:
+    """Every safe file below `folder`, depth first, in name order."""
+    for entry in _entries(folder, data_root, aside):
+        if entry.is_dir():
+            yield from _files(entry, data_root, aside)
+        elif entry.is_file():
+            yield entry
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def discover(root: str | Path, data_root: str | Path | None = None) -> IntakePlan:
+    """Walk `<root>/<session>/...` and list every image with its session and student/camera.
+
+    `data_root` (default `root`) bounds where links may lead.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(str(root), ["image folder not found"])
+    bound = Path(data_root if data_root is not None else root).resolve()
     rows, aside = [], []
-    for session in sorted(p for p in root.iterdir() if p.is_dir()):
-        for entry in sorted(session.iterdir()):
+    for session in _entries(root, bound, aside):
+        if not session.is_dir():
+            if session.is_file() and session.name not in (SEAT_MAP,):
+                aside.append({"path": str(session), "reason": "file outside any session folder (ignored)"})
+            continue
+        for entry in _entries(session, bound, aside):
             if entry.is_dir():
-                for file in sorted(entry.rglob("*")):
+                for file in _files(entry, bound, aside):
                     if _is_image(file):
                         rows.append((str(file), session.name, entry.name, None, "per_student"))
-                    elif file.is_file():
-                        aside.append({"path": str(file), "reason": "not an image file (by name)"})
-            elif _is_image(entry):
+                    else:
+                        aside.append({"path": str(file), "reason": NOT_AN_IMAGE_REASON})
+            elif entry.is_file() and _is_image(entry):
                 rows.append((str(entry), session.name, None, camera_of(entry), "frame"))
             elif entry.is_file() and entry.suffix.lower() != ".csv":
-                aside.append({"path": str(entry), "reason": "not an image file (by name)"})
-    images = pd.DataFrame(rows, columns=["path", "session_id", "student_id", "camera", "layout"])
-    return IntakePlan(images, aside)
+                aside.append({"path": str(entry), "reason": NOT_AN_IMAGE_REASON})
+    return _plan(rows, aside)
 
 
 def read_manifest(path: str | Path, root: str | Path) -> IntakePlan:
     """Rows `path, student_id, session_id[, captured_at]`; paths are relative to `root`.
 
-    Rows pointing outside the root or to missing files are set aside by line number.
+    Rows pointing outside the root (links included) or to missing files are set aside
+    by line number. A manifest without its columns is an InputError (nothing is planned).
     """
     path, root = Path(path), Path(root).resolve()
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table, header_problems, row_problems = read_csv_text(path)
     missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputError(str(path), [f"missing column(s): {', '.join(missing)}"])
+    if missing or header_problems:
+        raise InputError(str(path), [*header_problems, *([f"missing column(s): {', '.join(missing)}"] if missing else [])])
+    bad_shape = dict(row_problems)
     rows, aside = [], []
-    for line, rec in zip(range(2, len(table) + 2), table.itertuples(index=False)):
-        target = (root / rec.path).resolve()
-        where = f"{path.name}:{line} ({rec.path})"
-        if not target.is_relative_to(root):
+    for line, rec in table.fillna("").iterrows():
+        where = f"{path.name}:{line} ({rec['path']})"
+        target = (root / rec["path"].strip()).resolve()
+        if line in bad_shape:
+            aside.append({"path": where, "reason": f"malformed manifest row: {bad_shape[line]}"})
+        elif not target.is_relative_to(root):
             aside.append({"path": where, "reason": "manifest path outside the data root"})
         elif not target.is_file():
             aside.append({"path": where, "reason": "manifest path not found"})
-        elif not rec.student_id or not rec.session_id:
+        elif not rec["student_id"].strip() or not rec["session_id"].strip():
             aside.append({"path": where, "reason": "manifest row without student_id or session_id"})
         else:
-            rows.append((str(target), rec.session_id, rec.student_id, None, "per_student"))
-    images = pd.DataFrame(rows, columns=["path", "session_id", "student_id", "camera", "layout"])
-    return IntakePlan(images, aside)
+            rows.append((str(target), rec["session_id"].strip(), rec["student_id"].strip(), None, "per_student"))
+    return _plan(rows, aside)
 
 
 def read_seat_map(path: str | Path) -> pd.DataFrame:
-    """Seat rectangles per camera; overlapping seats are an error naming both."""
+    """Seat rectangles per camera (plus the CSV `line`), or an InputError listing every problem.
+
+    Coordinates must be numbers with x, y >= 0 and w, h > 0; one student has one seat
+    per camera; overlapping seats are an error naming both.
+    """
     path = Path(path)
-    table = pd.read_csv(path, dtype={"camera": str, "student_id": str})
+    table, problems, row_problems = read_csv_text(path)
     missing = [c for c in SEAT_COLUMNS if c not in table.columns]
     if missing:
-        raise InputError(str(path), [f"missing column(s): {', '.join(missing)}"])
-    problems = []
-    for line, rec in zip(range(2, len(table) + 2), table.itertuples(index=False)):
-        if not all(np.isfinite([rec.x, rec.y, rec.w, rec.h])) or rec.w <= 0 or rec.h <= 0:
-            problems.append(f"line {line} (student_id {rec.student_id!r}): seat needs finite x, y and positive w, h")
-    for camera, seats in table.groupby("camera"):
-        boxes = seats[["x", "y", "w", "h"]].to_numpy(float)
+        raise InputError(str(path), [*problems, f"missing column(s): {', '.join(missing)}"])
+    problems += [f"line {line}: {what}" for line, what in row_problems]
+    seats = table[SEAT_COLUMNS].apply(lambda col: col.str.strip())
+    numbers = seats[["x", "y", "w", "h"]].apply(pd.to_numeric, errors="coerce").astype(float)
+    for line in seats.index:
+        rec, box = seats.loc[line], numbers.loc[line]
+        label = f"line {line} (student_id {rec['student_id']!r})"
+        if pd.isna(rec["camera"]) or pd.isna(rec["student_id"]):
+            problems.append(f"{label}: camera and student_id are required")
+        bad = [name for name in ("x", "y", "w", "h") if not np.isfinite(box[name])]
+        if bad:
+            problems.append(f"{label}: {', '.join(f'{n} {rec[n]!r}' for n in bad)} not a number")
+        elif box["w"] <= 0 or box["h"] <= 0 or box["x"] < 0 or box["y"] < 0:
+            problems.append(f"{label}: a seat needs x, y >= 0 and w, h > 0")
+    typed = seats[["camera", "student_id"]].astype(object).join(numbers)
+    for (camera, student), group in typed.groupby(["camera", "student_id"]):
+        if len(group) > 1:
+            problems.append(f"camera {camera!r}: student_id {student!r} has {len(group)} seats "
+                            f"(lines {', '.join(map(str, group.index))})")
+    for camera, group in typed.dropna().groupby("camera"):
+        boxes, ids = group[["x", "y", "w", "h"]].to_numpy(float), group["student_id"].tolist()
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
                 a, b = boxes[i], boxes[j]
                 if a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]:
-                    problems.append(f"camera {camera!r}: seats of {seats.iloc[i].student_id!r} and "
-                                    f"{seats.iloc[j].student_id!r} overlap")
+                    problems.append(f"camera {camera!r}: seats of {ids[i]!r} and {ids[j]!r} overlap")
     if problems:
         raise InputError(str(path), problems)
-    return table[SEAT_COLUMNS]
+    return typed.rename_axis("line").reset_index()
+
+
+@dataclass
+class FoundImages:
+    """What a cohort folder holds, before anything is opened or checked against the store."""
+
+    plan: IntakePlan
+    seats: pd.DataFrame | None           # read_seat_map's table, or None (missing or invalid)
+
+    @property
+    def student_ids(self) -> list[str]:
+        """Every student id named by a path, the manifest or the seat map."""
+        ids = set(self.plan.images["student_id"].dropna())
+        if self.seats is not None:
+            ids |= set(self.seats["student_id"])
+        return sorted(ids)
+
+
+def find_images(data_dir: str | Path) -> FoundImages:
+    """Walk `<data_dir>/images` and read `manifest.csv` and `images/seat_map.csv` if present.
+
+    Raises InputError when there are neither images nor a manifest, or the manifest lacks
+    its columns. An invalid seat map sets its problems aside (frames then wait for a fixed
+    map); the other images go on.
+    """
+    data_dir = Path(data_dir)
+    root, manifest, seat_file = data_dir / IMAGES, data_dir / MANIFEST, data_dir / IMAGES / SEAT_MAP
+    if not root.is_dir() and not manifest.is_file():
+        raise InputError(str(data_dir), [f"no {IMAGES}/ folder and no {MANIFEST}: nothing to score"])
+    plan = discover(root, data_dir) if root.is_dir() else _plan([], [])
+    if manifest.is_file():
+        extra = read_manifest(manifest, data_dir)
+        plan = IntakePlan(pd.concat([plan.images, extra.images], ignore_index=True), plan.set_aside + extra.set_aside)
+    seats = None
+    if seat_file.is_file():
+        try:
+            seats = read_seat_map(seat_file)
+        except InputError as exc:
+            plan.set_aside.extend({"path": str(seat_file), "reason": problem} for problem in exc.problems)
+    return FoundImages(plan, seats)
+
+
+def check_sessions(plan: IntakePlan, sessions: Collection[str]) -> IntakePlan:
+    """Images of a session that sessions.csv does not list are set aside unopened."""
+    known = plan.images["session_id"].isin(set(sessions))
+    aside = list(plan.set_aside)
+    for rec in plan.images[~known].itertuples():
+        aside.append({"path": rec.path, "reason": f"session {rec.session_id!r} is not in sessions.csv (not opened)"})
+    return IntakePlan(plan.images[known].reset_index(drop=True), aside)
+
+
+def _consent_map(roster: pd.DataFrame) -> dict[str, bool]:
+    """student_id -> may be scored: consent, and on this run's roster when the column is there."""
+    allowed = roster["consent"].astype(bool)
+    if "on_roster" in roster.columns:
+        allowed = allowed & roster["on_roster"].astype(bool)
+    return dict(zip(roster["student_id"].astype(str), allowed))
 
 
 def apply_consent(plan: IntakePlan, roster: pd.DataFrame, erased: Collection[str] = ()) -> IntakePlan:
     """Keep per-student images of consenting roster students; set the others aside unopened.
 
-    `erased`: students erased from the store (warehouse.erase.erased_students); their
-    images are set aside unopened even if the roster still lists them with consent.
-    For classroom frames, pass a roster whose consent is False for them so their seats are masked.
+    `roster`: student_id, consent[, on_roster] (students kept in the store but absent
+    from this run's roster have on_roster False). `erased`: students erased from the
+    store (warehouse.erase.erased_students); their images are set aside unopened.
+    For classroom frames, masked_seats blanks the seats of everyone not allowed here.
     """
-    consent = dict(zip(roster["student_id"].astype(str), roster["consent"].astype(bool)))
+    allowed = _consent_map(roster)
+    off_roster = set(roster.loc[~roster["on_roster"].astype(bool), "student_id"]) if "on_roster" in roster else set()
     erased = set(erased)
     images = plan.images
     per_student = images["layout"] == "per_student"
-    gone = images["student_id"].map(lambda s: s in erased).astype(bool)
-    known = images["student_id"].map(lambda s: s in consent)
-    agreed = images["student_id"].map(lambda s: consent.get(s, False)) & ~gone
+    ids = images["student_id"]
+    gone = ids.isin(erased)
+    known = ids.isin(allowed.keys()) & ~gone
+    off = ids.isin(off_roster) & ~gone
+    agreed = ids.map(lambda s: allowed.get(s, False)).astype(bool) & ~gone
     aside = list(plan.set_aside)
-    for rec in images[per_student & gone].itertuples():
-        aside.append({"path": rec.path, "reason": ERASED_REASON})
-    for rec in images[per_student & ~known & ~gone].itertuples():
-        aside.append({"path": rec.path, "reason": "unknown student"})
-    for rec in images[per_student & known & ~agreed & ~gone].itertuples():
-        aside.append({"path": rec.path, "reason": "no consent (not opened)"})
+    for mask, reason in ((gone, ERASED_REASON), (~known & ~gone, UNKNOWN_STUDENT_REASON),
+                         (off, OFF_ROSTER_REASON), (known & ~off & ~agreed, NO_CONSENT_REASON)):
+        aside += [{"path": path, "reason": reason} for path in images.loc[per_student & mask, "path"]]
     return IntakePlan(images[~per_student | agreed].reset_index(drop=True), aside)
 
 
 def masked_seats(seat_map: pd.DataFrame, roster: pd.DataFrame, camera: str) -> list[tuple[int, int, int, int]]:
-    """Seats of `camera` whose student has no consent (or is not on the roster): blank before detection."""
-    consent = dict(zip(roster["student_id"].astype(str), roster["consent"].astype(bool)))
+    """Seats of `camera` whose student may not be scored (no consent, not on the roster): blank before detection."""
+    allowed = _consent_map(roster)
     seats = seat_map[seat_map["camera"] == camera]
     return [tuple(int(v) for v in (r.x, r.y, r.w, r.h)) for r in seats.itertuples()
-            if not consent.get(str(r.student_id), False)]
+            if not allowed.get(str(r.student_id), False)]
+
+
+def seats_outside_frame(seat_map: pd.DataFrame, camera: str, size: tuple[int, int]) -> list[dict]:
+    """Seats of `camera` not wholly inside a `size` (w, h) frame: their faces could never be assigned."""
+    width, height = size
+    seats = seat_map[seat_map["camera"] == camera]
+    return [{"path": f"{SEAT_MAP}:{int(r.line)}",
+             "reason": f"seat of {r.student_id!r} (camera {camera!r}) is not inside its {width}x{height} px frames"}
+            for r in seats.itertuples() if r.x + r.w > width or r.y + r.h > height]
 
 
 def assign_seats(faces: pd.DataFrame, seat_map: pd.DataFrame, camera: str) -> pd.Series:
@@ -174,15 +332,26 @@ def content_hash(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _frame_size(path: str) -> tuple[int, int] | None:
+    """Width and height from the image header (no pixels decoded); None if unreadable."""
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:   # noqa: BLE001 - the extractor names what is wrong with the file
+        return None
+
+
 def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, roster: pd.DataFrame
-               ) -> tuple[pd.DataFrame, list[dict]]:
+               ) -> tuple[pd.DataFrame, list[dict], int]:
     """Hash the allowed files, drop those already scored or repeated, attach frame masks.
 
-    Returns the images to score (plan columns + content_hash + masks) and the files set
-    aside with reasons (unreadable, duplicate content, frame without seats).
+    Returns the images to score (plan columns + content_hash + masks), the files set
+    aside with reasons (unreadable, duplicate content, frame without seats, seats
+    outside the frame) and how many were already stored.
     """
     aside = list(plan.set_aside)
-    keep, hashes, masks, seen = [], [], [], {}
+    keep, hashes, masks, seen, checked = [], [], [], {}, set()
+    already = 0
     for i, rec in enumerate(plan.images.itertuples(index=False)):
         try:
             digest = content_hash(rec.path)
@@ -190,6 +359,7 @@ def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, ros
             aside.append({"path": rec.path, "reason": f"unreadable file ({exc.strerror or exc})"})
             continue
         if digest in done:
+            already += 1
             continue
         if digest in seen:
             aside.append({"path": rec.path, "reason": f"same content as {seen[digest]}"})
@@ -199,13 +369,41 @@ def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, ros
             if seats is None or not (seats["camera"] == rec.camera).any():
                 aside.append({"path": rec.path, "reason": f"frame of camera {rec.camera!r} has no valid seat map"})
                 continue
+            size = _frame_size(rec.path)
+            if size is not None and (rec.camera, size) not in checked:
+                checked.add((rec.camera, size))
+                aside += seats_outside_frame(seats, rec.camera, size)
             mask = masked_seats(seats, roster, rec.camera)
         seen[digest] = rec.path
         keep.append(i)
         hashes.append(digest)
         masks.append(mask)
     todo = plan.images.iloc[keep].reset_index(drop=True).assign(content_hash=hashes, masks=masks)
-    return todo, aside
+    return todo, aside, already
+
+
+@dataclass
+class Intake:
+    """Images to score now, with everything set aside and what was found in all."""
+
+    todo: pd.DataFrame                   # PLAN_COLUMNS + content_hash + masks
+    set_aside: list[dict]
+    seats: pd.DataFrame | None
+    found: int                           # image files found (scored before, now, or set aside)
+    already_stored: int
+
+
+def plan_images(found: FoundImages, *, roster: pd.DataFrame, sessions: Collection[str],
+                erased: Collection[str], done: set[str]) -> Intake:
+    """Sessions, consent and erasure first (nothing opened), then content hashes and seat masks.
+
+    `roster` is the store's view after this run's roster was loaded (student_id,
+    consent, on_roster); `done` the hashes already stored for this cohort and model.
+    """
+    plan = check_sessions(found.plan, sessions)
+    plan = apply_consent(plan, roster, erased)
+    todo, aside, already = new_images(plan, done, found.seats, roster)
+    return Intake(todo, aside, found.seats, found=len(found.plan.images), already_stored=already)
 
 
 def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFrame | None
@@ -214,7 +412,7 @@ def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFram
 
     Per-student images take the student from the path; frame faces take the seat that
     holds their centre, and faces outside every seat are dropped and counted, never guessed.
-    Returns (faces, images, faces outside seats).
+    An image (or video) is `ok` when any of its rows is. Returns (faces, images, faces outside seats).
     """
     meta = chunk[["path", "content_hash", "session_id", "student_id", "camera", "layout"]].rename(columns={"path": "source"})
     rows = faces.merge(meta, on="source", how="left", validate="many_to_one")
@@ -224,7 +422,8 @@ def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFram
         pick = ok & (rows["camera"] == camera)
         rows.loc[pick, "student_id"] = assign_seats(rows[pick], seats, camera)
         outside += int(rows.loc[pick, "student_id"].isna().sum())
-    images = rows.drop_duplicates("source")[["content_hash", "model_version", "session_id", "source", "status", "reason"]]
+    first = rows.assign(_ok=ok).sort_values("_ok", ascending=False, kind="stable").drop_duplicates("source")
+    images = first[["content_hash", "model_version", "session_id", "source", "status", "reason"]]
     images = images.merge(meta[["source", "student_id"]], on="source").reset_index(drop=True)
     scored = rows[ok & rows["student_id"].notna()].reset_index(drop=True)
     return scored, images, outside

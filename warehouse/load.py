@@ -30,7 +30,9 @@ __all__ = [
     "read_gradebook",
     "read_roster",
     "read_sessions",
+    "roster_state",
     "scored_hashes",
+    "session_ids",
     "validate_gradebook",
     "validate_roster",
 ]
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # What load_observations reads from its two frames; extra columns are ignored.
 FACE_INPUT_COLUMNS: tuple[str, ...] = (
-    "content_hash", "model_version", "face_idx", "session_id", "student_id",
+    "content_hash", "model_version", "frame_time_s", "face_idx", "session_id", "student_id",
     *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS, "expression", "status",
 )
 IMAGE_INPUT_COLUMNS: tuple[str, ...] = (
@@ -51,6 +53,7 @@ IMAGE_INPUT_COLUMNS: tuple[str, ...] = (
 UNKNOWN_SESSION = "unknown_session"
 UNKNOWN_STUDENT = "unknown_student"
 NO_CONSENT = "no_consent"
+NOT_ON_ROSTER = "not_on_roster"
 IMAGE_REJECTED = "image_rejected"  # this face was fine, another face of its image was not
 
 
@@ -107,9 +110,12 @@ def load_gradebook(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame
     return rows
 
 
-def load_roster(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -> int:
+def load_roster(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame, *, complete: bool = True) -> int:
     """Upsert a validated roster (from read_roster); pseudonyms are derived in the store.
 
+    `complete` (the default): `df` is the whole class, so stored students it no longer
+    lists are marked off the roster and left out of analyses and reports (their rows
+    stay until erased; see roster_state). Pass False to update some students only.
     Students erased from the cohort (warehouse.erase.forget_student) are skipped, so a
     roster that still lists them does not bring them back; the count excludes them.
     """
@@ -118,8 +124,19 @@ def load_roster(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -
     roster = df.assign(display_name=df["display_name"] if "display_name" in df.columns else None)
     with registered(con, _roster_in=roster[["student_id", "consent", "display_name"]]), transaction(con):
         rows = con.execute(load_sql("load_roster"), {"cohort": cohort}).fetchall()[0][0]
-    log.info("loaded roster for %s: %d students", cohort, rows)
+        dropped = con.execute(load_sql("load_roster_mark"), {"cohort": cohort}).fetchall()[0][0] if complete else 0
+    log.info("loaded roster for %s: %d students, %d newly off the roster", cohort, rows, dropped)
     return rows
+
+
+def roster_state(con: duckdb.DuckDBPyConnection, cohort: str) -> pd.DataFrame:
+    """student_id, consent, on_roster for every stored student of `cohort` (the intake's roster)."""
+    return con.execute(load_sql("roster_state"), {"cohort": cohort}).df()
+
+
+def session_ids(con: duckdb.DuckDBPyConnection, cohort: str) -> list[str]:
+    """Sessions stored for `cohort`: images of any other session are set aside."""
+    return [row[0] for row in con.execute(load_sql("session_ids"), {"cohort": cohort}).fetchall()]
 
 
 def load_sessions(con: duckdb.DuckDBPyConnection, cohort: str, df: pd.DataFrame) -> int:
@@ -161,11 +178,13 @@ def load_observations(
     """Store scored images and their faces for one cohort, rejecting what may not be stored.
 
     `faces` has the affect.schema FACE_COLUMNS plus content_hash, student_id and
-    session_id; `images` has one row per image. An image is rejected (with all its
-    faces) when its session or any face's student is unknown in this cohort or a
-    student has not consented; rejected rows are returned, never stored. Images
-    already stored for their model_version are skipped, so re-loading changes nothing.
+    session_id (`frame_time_s` may be left out for photos); `images` has one row per
+    image or video. An image is rejected (with all its faces) when its session or any
+    face's student is unknown in this cohort, off its roster, or has not consented;
+    rejected rows are returned, never stored. Images already stored for this cohort and
+    model_version are skipped, so re-loading changes nothing.
     """
+    faces = faces.assign(frame_time_s=faces["frame_time_s"].fillna(0.0) if "frame_time_s" in faces else 0.0)
     _check_observations(faces, images)
     params = {"cohort": cohort}
     frames = {
@@ -188,9 +207,10 @@ def load_observations(
     return result
 
 
-def scored_hashes(con: duckdb.DuckDBPyConnection, model_version: str) -> set[str]:
-    """Content hashes already stored for `model_version`: what a resumed run may skip."""
-    return {row[0] for row in con.execute(load_sql("scored_hashes"), [model_version]).fetchall()}
+def scored_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str) -> set[str]:
+    """Content hashes already stored for `cohort` and `model_version`: what a resumed run may skip."""
+    params = {"cohort": cohort, "model_version": model_version}
+    return {row[0] for row in con.execute(load_sql("scored_hashes"), params).fetchall()}
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path) -> Path:

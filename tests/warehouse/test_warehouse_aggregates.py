@@ -112,7 +112,7 @@ def test_rebuild_is_idempotent_and_scoped_to_cohort(
     pd.testing.assert_frame_equal(_table(cohort_con, "agg_student_session", ["cohort", "student_id", "session_id"]), first)
 
     # Withdrawn consent drops the student at the next rebuild of that cohort only.
-    load_roster(cohort_con, COHORT, pd.DataFrame({"student_id": ["s03"], "consent": [False]}))
+    load_roster(cohort_con, COHORT, pd.DataFrame({"student_id": ["s03"], "consent": [False]}), complete=False)
     rebuild_aggregates(cohort_con, COHORT)
     students = cohort_con.execute("SELECT cohort, student_id FROM agg_student ORDER BY ALL").fetchall()
     assert students == [(COHORT, "s01"), (COHORT, "s02"), ("chem", "c1")]

@@ -116,3 +116,31 @@ def test_bad_roster_names_every_row(tmp_path: Path, con: duckdb.DuckDBPyConnecti
         "line 5 (student_id 'c'): duplicate student_id (also at 4)",
     ]
     assert count(con, "students") == 0
+
+
+def test_roster_from_windows_spreadsheets_is_read_as_meant(tmp_path: Path) -> None:
+    """Defect: a cp1252 roster raised UnicodeDecodeError; UTF-16 'Unicode text' likewise."""
+    text = "student_id,consent,display_name\ns01,yes,Zoë Ñúñez\ns02,no,Łukasz\n"
+    cp1252 = tmp_path / "cp1252.csv"
+    cp1252.write_bytes(text.replace("Ł", "L").encode("cp1252"))
+    assert read_roster(cp1252)["display_name"].tolist() == ["Zoë Ñúñez", "Lukasz"]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    assert read_roster(utf16)["display_name"].tolist() == ["Zoë Ñúñez", "Łukasz"]
+
+
+def test_binary_file_named_csv_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x00\x00binary workbook")
+    with pytest.raises(InputError, match="binary file, not CSV"):
+        read_roster(path)
+
+
+def test_session_problems_are_labelled_by_session(tmp_path: Path) -> None:
+    """Defect: session-date errors were labelled '(student_id <blank>)'."""
+    from warehouse import read_sessions
+    path = tmp_path / "sessions.csv"
+    path.write_text("session_id,held_on\nw1,2026-13-45\n")
+    with pytest.raises(InputError) as err:
+        read_sessions(path)
+    assert err.value.problems == ["line 2 (session_id 'w1'): held_on '2026-13-45' is not a YYYY-MM-DD date"]

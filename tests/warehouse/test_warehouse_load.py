@@ -14,6 +14,7 @@ from warehouse import (
     load_gradebook,
     load_observations,
     load_roster,
+    load_sessions,
     scored_hashes,
 )
 from warehouse.load import IMAGE_REJECTED, NO_CONSENT, UNKNOWN_SESSION, UNKNOWN_STUDENT
@@ -89,8 +90,8 @@ def test_observations_reload_changes_nothing(cohort_con: duckdb.DuckDBPyConnecti
     pd.testing.assert_frame_equal(cohort_con.execute("SELECT * FROM images ORDER BY content_hash").df(), stored)
     no_face = cohort_con.execute("SELECT n_faces, status FROM images WHERE n_faces = 0").fetchall()
     assert no_face == [(0, "no_face")]
-    assert scored_hashes(cohort_con, "m1") == set(images["content_hash"])
-    assert scored_hashes(cohort_con, "m2") == set()
+    assert scored_hashes(cohort_con, COHORT, "m1") == set(images["content_hash"])
+    assert scored_hashes(cohort_con, COHORT, "m2") == set()
 
 
 def test_unknown_and_unconsented_observations_are_rejected_and_counted(
@@ -115,7 +116,7 @@ def test_unknown_and_unconsented_observations_are_rejected_and_counted(
     assert stored == [("s01", "w1")]
     assert count(cohort_con, "images") == 2
     # Rejected images are not marked as scored, so a later run retries them.
-    assert scored_hashes(cohort_con, "m1") == set(good["content_hash"])
+    assert scored_hashes(cohort_con, COHORT, "m1") == set(good["content_hash"])
 
 
 def test_observation_load_failing_midway_leaves_nothing(cohort_con: duckdb.DuckDBPyConnection) -> None:
@@ -133,7 +134,7 @@ def test_resume_after_partial_run_does_not_double_count(cohort_con: duckdb.DuckD
     half = images["content_hash"].iloc[:5]
     load_observations(cohort_con, COHORT, faces[faces["content_hash"].isin(half)], images[images["content_hash"].isin(half)])
 
-    done = scored_hashes(cohort_con, "m1")
+    done = scored_hashes(cohort_con, COHORT, "m1")
     todo = ~images["content_hash"].isin(done)
     load_observations(cohort_con, COHORT, faces[~faces["content_hash"].isin(done)], images[todo])
     assert count(cohort_con, "face_observations") == len(faces)
@@ -165,3 +166,50 @@ def test_loaded_file_opens_with_plain_read_only_duckdb(tmp_path: Path) -> None:
     reader = duckdb.connect(str(path), read_only=True)
     assert count(reader, "students") == 1 and count(reader, "test_scores") == 4
     reader.close()
+
+
+def test_identical_images_in_two_cohorts_are_each_stored(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    """Defect: the image key lacked the cohort, so a second cohort's copy was silently skipped."""
+    faces, images = make_observations([("s01", "w1", 2)])
+    assert load_observations(cohort_con, COHORT, faces, images).images_loaded == 2
+    load_roster(cohort_con, "chem", pd.DataFrame({"student_id": ["s01"], "consent": [True]}))
+    load_sessions(cohort_con, "chem", pd.DataFrame({"session_id": ["w1"]}))
+    assert scored_hashes(cohort_con, "chem", "m1") == set()
+    second = load_observations(cohort_con, "chem", faces, images)
+    assert (second.images_loaded, second.faces_loaded, second.images_skipped) == (2, 2, 0)
+    per_cohort = cohort_con.execute("SELECT cohort, count(*) FROM face_observations GROUP BY ALL ORDER BY ALL").fetchall()
+    assert per_cohort == [(COHORT, 2), ("chem", 2)]
+    assert scored_hashes(cohort_con, "chem", "m1") == scored_hashes(cohort_con, COHORT, "m1")
+
+
+def test_roster_is_the_truth_of_each_run(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    """Defect: a student removed from roster.csv kept consent and stayed in analyses."""
+    from warehouse import learning_frame, load_gradebook, rebuild_aggregates, roster_state
+    faces, images = make_observations([("s01", "w1", 2), ("s02", "w1", 2)])
+    load_observations(cohort_con, COHORT, faces, images)
+    grades = pd.DataFrame({"student_id": ["s01", "s02"], "gpa": [3.0, 2.0], "test_01": [60.0, 70.0],
+                           "final_grade": [65.0, 72.0]})
+    load_gradebook(cohort_con, COHORT, grades)
+    load_roster(cohort_con, COHORT, pd.DataFrame({"student_id": ["s01", "s03", "s04"],
+                                                  "consent": [True, True, False]}))
+    state = roster_state(cohort_con, COHORT).set_index("student_id")
+    assert not state.loc["s02", "on_roster"] and state.loc["s01", "on_roster"]
+    rebuild_aggregates(cohort_con, COHORT)
+    assert learning_frame(cohort_con, COHORT)["student_id"].tolist() == ["s01"]
+    assert cohort_con.execute("SELECT DISTINCT student_id FROM agg_student").fetchall() == [("s01",)]
+    assert count(cohort_con, "face_observations") == 4         # kept until erased
+    # New observations of an off-roster student are not stored; listing them again restores them.
+    extra, extra_images = make_observations([("s02", "w2", 1)], seed=9)
+    assert load_observations(cohort_con, COHORT, extra, extra_images).rejected_counts == {"not_on_roster": 1}
+    load_roster(cohort_con, COHORT, pd.DataFrame({"student_id": ["s01", "s02"], "consent": [True, True]}))
+    assert roster_state(cohort_con, COHORT).set_index("student_id").loc["s02", "on_roster"]
+
+
+def test_video_frames_are_keyed_by_time(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    faces, images = make_observations([("s01", "w1", 1)])
+    video = pd.concat([faces.assign(frame_time_s=t) for t in (0.0, 2.0, 4.0)], ignore_index=True)
+    result = load_observations(cohort_con, COHORT, video, images)
+    assert (result.images_loaded, result.faces_loaded) == (1, 3)
+    times = cohort_con.execute("SELECT frame_time_s FROM face_observations ORDER BY 1").fetchall()
+    assert times == [(0.0,), (2.0,), (4.0,)]
+    assert load_observations(cohort_con, COHORT, video, images).faces_loaded == 0

@@ -85,3 +85,30 @@ def test_transaction_rolls_back_schema_and_data(con: duckdb.DuckDBPyConnection) 
             con.execute("SELECT * FROM no_such_table")
     assert "half_done" not in {row[0] for row in con.execute("SHOW TABLES").fetchall()}
     assert 999 not in _versions(con)
+
+
+def test_store_from_before_cohort_keys_keeps_its_rows(tmp_path: Path) -> None:
+    """0005 rebuilds images/face_observations with the cohort in the key; no row is lost."""
+    from warehouse.migrate import applied_versions
+    from wh_data import make_observations
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    applied_versions(old)
+    for version, name, entry in migrations():
+        if version <= 4:
+            with transaction(old):
+                old.execute(entry.read_text(encoding="utf-8"))
+                old.execute(load_sql("record_migration"), [version, name])
+    faces, images = make_observations([("s01", "w1", 3)])
+    old.register("f", faces)
+    old.execute("INSERT INTO images SELECT content_hash, model_version, 'bio', 'w1', 's01', source, 'ok', NULL, 1, "
+                "now() FROM f")
+    columns = ", ".join(c for c in _columns(old, "face_observations") if c not in ("cohort",))
+    old.execute(f"INSERT INTO face_observations BY NAME SELECT 'bio' AS cohort, {columns} FROM f")
+    old.close()
+
+    con = connect(path)
+    assert count(con, "images") == 3 and count(con, "face_observations") == 3
+    assert con.execute("SELECT DISTINCT frame_time_s FROM face_observations").fetchall() == [(0.0,)]
+    assert con.execute("SELECT DISTINCT on_roster FROM students").fetchall() in ([], [(True,)])
+    con.close()

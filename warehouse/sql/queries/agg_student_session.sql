@@ -1,5 +1,5 @@
 -- Per student x session x model: face count, V/A/D spread and expression mix.
--- Only students who (still) consent are kept; that filter joins the 3,600-odd groups,
+-- Only students who (still) consent and are on the latest roster are kept; that filter joins the 3,600-odd groups,
 -- not the million faces, which keeps the rebuild fast. $cohort NULL means every cohort.
 WITH per_group AS (
     SELECT
@@ -43,5 +43,5 @@ WITH per_group AS (
 SELECT g.*
 FROM per_group AS g
 JOIN students AS s
-    ON s.cohort = g.cohort AND s.student_id = g.student_id AND s.consent
+    ON s.cohort = g.cohort AND s.student_id = g.student_id AND s.consent AND s.on_roster
 ORDER BY g.cohort, g.model_version, g.student_id, g.session_id

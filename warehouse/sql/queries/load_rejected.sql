@@ -4,6 +4,7 @@
 SELECT
     i.content_hash,
     i.model_version,
+    f.frame_time_s,
     f.face_idx,
     coalesce(f.student_id, i.student_id) AS student_id,
     coalesce(f.session_id, i.session_id) AS session_id,
@@ -11,4 +12,4 @@ SELECT
 FROM _stage_images AS i
 LEFT JOIN _stage_faces AS f ON f.content_hash = i.content_hash AND f.model_version = i.model_version
 WHERE i.reject_reason IS NOT NULL AND NOT i.already_loaded
-ORDER BY i.content_hash, i.model_version, f.face_idx
+ORDER BY i.content_hash, i.model_version, f.frame_time_s, f.face_idx

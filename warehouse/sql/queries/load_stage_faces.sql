@@ -6,9 +6,10 @@ SELECT
         WHEN s.session_id IS NULL THEN 'unknown_session'
         WHEN st.student_id IS NULL THEN 'unknown_student'
         WHEN NOT st.consent THEN 'no_consent'
+        WHEN NOT st.on_roster THEN 'not_on_roster'
     END AS face_reason
 FROM (
-    SELECT DISTINCT ON (content_hash, model_version, face_idx) *
+    SELECT DISTINCT ON (content_hash, model_version, frame_time_s, face_idx) *
     FROM _faces_in
     WHERE status = 'ok' AND face_idx >= 0
 ) AS f

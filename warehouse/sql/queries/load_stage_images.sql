@@ -17,6 +17,7 @@ SELECT
         WHEN s.session_id IS NULL THEN 'unknown_session'
         WHEN b.student_id IS NOT NULL AND st.student_id IS NULL THEN 'unknown_student'
         WHEN b.student_id IS NOT NULL AND NOT st.consent THEN 'no_consent'
+        WHEN b.student_id IS NOT NULL AND NOT st.on_roster THEN 'not_on_roster'
         WHEN fc.n_rejected > 0 THEN 'image_rejected'
     END AS reject_reason,
     old.content_hash IS NOT NULL AS already_loaded
@@ -24,4 +25,5 @@ FROM batch AS b
 LEFT JOIN face_check AS fc ON fc.content_hash = b.content_hash AND fc.model_version = b.model_version
 LEFT JOIN sessions AS s ON s.cohort = $cohort AND s.session_id = b.session_id
 LEFT JOIN students AS st ON st.cohort = $cohort AND st.student_id = b.student_id
-LEFT JOIN images AS old ON old.content_hash = b.content_hash AND old.model_version = b.model_version
+LEFT JOIN images AS old
+    ON old.cohort = $cohort AND old.content_hash = b.content_hash AND old.model_version = b.model_version

@@ -1,1 +1,1 @@
-SELECT content_hash FROM images WHERE model_version = $1
+SELECT content_hash FROM images WHERE cohort = $cohort AND model_version = $model_version
