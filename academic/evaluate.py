@@ -98,15 +98,23 @@ def corrected_resampled_ttest(diffs: np.ndarray, n_train: int, n_test: int) -> t
     return t, float(df), float(stats.t.sf(t, df)), float(2 * stats.t.sf(abs(t), df))
 
 
-def _splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    if n_splits < 2 or n_repeats < 1:
-        raise ValueError(f"need n_splits >= 2 and n_repeats >= 1; got {n_splits} and {n_repeats}")
+def check_enough_labelled(n: int, n_splits: int) -> None:
+    """Raise InsufficientDataError unless `n` labelled students fill `n_splits` folds.
+
+    Callers check this before a run starts, so a small class ends in one message.
+    """
     needed = MIN_PER_FOLD * n_splits
     if n < needed:
         raise InsufficientDataError(
-            f"{n} labelled students (with a final grade) is too few for {n_splits}-fold CV: "
-            f"need at least {needed} ({MIN_PER_FOLD} per fold). Add final grades or lower n_splits."
+            f"{n} labelled students (consenting, with a final grade) is too few for {n_splits}-fold CV: "
+            f"need at least {needed} ({MIN_PER_FOLD} per fold). Add final grades or lower academic.n_splits."
         )
+
+
+def _splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    if n_splits < 2 or n_repeats < 1:
+        raise ValueError(f"need n_splits >= 2 and n_repeats >= 1; got {n_splits} and {n_repeats}")
+    check_enough_labelled(n, n_splits)
     cv = RepeatedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     return list(cv.split(np.zeros((n, 1))))
 

@@ -58,16 +58,49 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
-def _guard(fn):
-    """Turn the product's input errors into one clear message + exit code 2."""
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean "fix your input": shown as one message, never as a traceback."""
     from affect.data import DatasetError
     from affect.faces import DecodeError
-    from academic.errors import InsufficientDataError
+    from academic.errors import InsufficientDataError, LeakageError
     from warehouse.errors import InputError
+    return DatasetError, DecodeError, InputError, InsufficientDataError, LeakageError, FileNotFoundError
+
+
+def _guard(fn):
+    """Turn the product's input errors into one clear message + exit code 2."""
     try:
         return fn()
-    except (DatasetError, DecodeError, InputError, InsufficientDataError, FileNotFoundError) as exc:
+    except _expected_errors() as exc:
         _fail(str(exc))
+
+
+class _NoTracebackForInputErrors(logging.Filter):
+    """Prefect logs a failing task's traceback before the CLI can explain the error;
+    for input errors keep its one-line message and drop the stack."""
+
+    def __init__(self, expected: tuple[type[Exception], ...]):
+        super().__init__()
+        self.expected = expected
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], self.expected):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _flow(fn):
+    """Run a flow (after Prefect set up its logging) with input errors shown as one message."""
+    quiet = _NoTracebackForInputErrors(_expected_errors())
+    handlers = {h for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs")
+                for h in logging.getLogger(name).handlers}
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        return _guard(fn)
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 # --- affect -----------------------------------------------------------------------------
@@ -193,7 +226,7 @@ def _print_summary(summary: dict, settings: Settings) -> None:
     console.print_json(json.dumps(shown, default=str))
     by_reason: dict[str, list[str]] = {}
     for item in aside:
-        by_reason.setdefault(item["reason"].splitlines()[0], []).append(item["path"])
+        by_reason.setdefault(item["reason"], []).append(item["path"])
     for reason, paths in sorted(by_reason.items()):
         names = ", ".join(paths[:3]) + (f" (+{len(paths) - 3} more)" if len(paths) > 3 else "")
         console.print(f"[yellow]set aside[/] {len(paths)} x {reason}: {names}")
@@ -203,9 +236,9 @@ def _print_summary(summary: dict, settings: Settings) -> None:
 def _run_pipeline(settings: Settings) -> dict:
     """Check the teacher's files first (one clear message), then run the whole flow."""
     from affect.weights import read_info
-    from flows.pipeline import classroom_pipeline, read_reference
-    _guard(lambda: (read_reference(settings), read_info(settings.affect.weights_dir)))
-    summary = _guard(lambda: classroom_pipeline(settings))
+    from flows.pipeline import check_inputs, classroom_pipeline
+    _guard(lambda: (check_inputs(settings), read_info(settings.affect.weights_dir)))
+    summary = _flow(lambda: classroom_pipeline(settings))
     _print_summary(summary, settings)
     return summary
 
@@ -219,28 +252,33 @@ def run(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
 @app.command()
 def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
     """Load roster, sessions and gradebook, then score new images into DuckDB."""
-    from flows.pipeline import ingest_images, load_reference_data, read_reference
+    from flows.pipeline import check_inputs, ingest_images, load_reference_data
     settings = _settings(cohort=cohort, data_dir=data_dir)
-    _guard(lambda: read_reference(settings))
-    _print_summary(_guard(lambda: {"reference": load_reference_data(settings), "images": ingest_images(settings)}),
+    _guard(lambda: check_inputs(settings, train=False))
+    _print_summary(_flow(lambda: {"reference": load_reference_data(settings), "images": ingest_images(settings)}),
                    settings)
 
 
 @app.command("train-predictors")
 def train_predictors(cohort: CohortOpt = None) -> None:
     """Rebuild aggregates, cross-validate with vs without emotion, log to MLflow, register the champion."""
-    from flows.pipeline import build_aggregates, train_and_evaluate
+    from flows.pipeline import build_aggregates, check_trainable, train_and_evaluate
     settings = _settings(cohort=cohort)
-    _print_summary(_guard(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}),
+    _guard(lambda: check_trainable(settings))
+    _print_summary(_flow(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}),
                    settings)
 
 
 @app.command()
 def report(cohort: CohortOpt = None) -> None:
     """Write the at-risk report (CSV + self-contained HTML) for a cohort from the champion model."""
-    from flows.pipeline import write_report
+    from flows.pipeline import stored_cohorts, write_report
     settings = _settings(cohort=cohort)
-    _print_summary(_guard(lambda: write_report(settings)), settings)
+    known = stored_cohorts(settings)
+    if settings.cohort not in known:
+        _fail(f"unknown cohort {settings.cohort!r}: the store at {settings.db_path} holds "
+              f"{', '.join(map(repr, known)) or 'no cohort yet (run vadgrade run first)'}")
+    _print_summary(_flow(lambda: write_report(settings)), settings)
 
 
 @app.command()

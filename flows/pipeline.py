@@ -17,7 +17,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 import affect
 import warehouse
-from academic.evaluate import evaluate, fit_champion, select_champion
+from academic.errors import InsufficientDataError, LeakageError
+from academic.evaluate import check_enough_labelled, evaluate, fit_champion, select_champion
 from academic.features import fingerprint, join_frames
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import load_champion, log_analysis, promote
@@ -52,7 +53,61 @@ def read_reference(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
                                      gpa_range=wh.gpa_range, score_range=wh.score_range))
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+# Input the user must fix: failing again on a retry would only repeat the message.
+INPUT_ERRORS: tuple[type[Exception], ...] = (warehouse.InputError, InsufficientDataError, LeakageError)
+
+
+def _retry_unless_bad_input(task, task_run, state) -> bool:
+    """Prefect retry condition: retry I/O hiccups, never the user's bad input."""
+    try:
+        state.result()
+    except INPUT_ERRORS:
+        return False
+    except Exception:   # noqa: BLE001 - anything else may be transient
+        return True
+    return True
+
+
+def check_inputs(settings: Settings, *, train: bool = True) -> None:
+    """Everything a run will read from the teacher, checked before the flow writes anything.
+
+    Raises InputError (a file and every bad line) or InsufficientDataError (too few
+    labelled, consenting students to cross-validate), so the CLI can say so in one message.
+    """
+    roster, _, grades = read_reference(settings)
+    intake.check_layout(settings.data_dir)
+    if train:
+        consenting = set(roster.loc[roster["consent"], "student_id"])
+        labelled = grades["final_grade"].notna() & grades["student_id"].isin(consenting)
+        check_enough_labelled(int(labelled.sum()), settings.academic.n_splits)
+
+
+def check_trainable(settings: Settings) -> None:
+    """The store holds the cohort and enough labelled students to cross-validate (else a clear error)."""
+    known = stored_cohorts(settings)
+    if settings.cohort not in known:
+        raise warehouse.InputError(f"cohort {settings.cohort!r}", [
+            f"not in the store at {settings.db_path}; known cohorts: {', '.join(known) or 'none (run vadgrade run first)'}"])
+    con = warehouse.connect(settings.db_path, read_only=True)
+    try:
+        learning = warehouse.learning_frame(con, settings.cohort)
+    finally:
+        con.close()
+    check_enough_labelled(int(learning["final_grade"].notna().sum()), settings.academic.n_splits)
+
+
+def stored_cohorts(settings: Settings) -> list[str]:
+    """Cohorts the store holds; empty when there is no store yet."""
+    if not settings.db_path.is_file():
+        return []
+    con = warehouse.connect(settings.db_path, read_only=True)
+    try:
+        return warehouse.cohorts(con)["cohort"].tolist()
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_unless_bad_input)
 def load_reference_task(settings: Settings) -> dict:
     """Validate roster, sessions and gradebook, then upsert them (nothing written on bad input)."""
     roster, sessions, grades = read_reference(settings)
@@ -85,7 +140,7 @@ def plan_task(settings: Settings) -> intake.Intake:
         con.close()
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input)
 def extract_task(chunk: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Score one chunk of images; every image comes back with at least one row."""
     a = settings.affect

@@ -142,6 +142,17 @@ def discover(root: str | Path, data_root: str | Path | None = None) -> IntakePla
     return _plan(rows, aside)
 
 
+def _manifest_table(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """The manifest's cells and malformed rows; InputError when its header is unusable."""
+    table, header_problems, row_problems = read_csv_text(path)
+    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
+    if missing:
+        header_problems.append(f"missing column(s): {', '.join(missing)}")
+    if header_problems:
+        raise InputError(str(path), header_problems)
+    return table, row_problems
+
+
 def read_manifest(path: str | Path, root: str | Path) -> IntakePlan:
     """Rows `path, student_id, session_id[, captured_at]`; paths are relative to `root`.
 
@@ -149,10 +160,7 @@ def read_manifest(path: str | Path, root: str | Path) -> IntakePlan:
     by line number. A manifest without its columns is an InputError (nothing is planned).
     """
     path, root = Path(path), Path(root).resolve()
-    table, header_problems, row_problems = read_csv_text(path)
-    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
-    if missing or header_problems:
-        raise InputError(str(path), [*header_problems, *([f"missing column(s): {', '.join(missing)}"] if missing else [])])
+    table, row_problems = _manifest_table(path)
     bad_shape = dict(row_problems)
     rows, aside = [], []
     for line, rec in table.fillna("").iterrows():
@@ -228,6 +236,16 @@ class FoundImages:
         return sorted(ids)
 
 
+def check_layout(data_dir: str | Path) -> None:
+    """InputError unless the cohort folder has images/ or a manifest with its columns (nothing walked)."""
+    data_dir = Path(data_dir)
+    root, manifest = data_dir / IMAGES, data_dir / MANIFEST
+    if not root.is_dir() and not manifest.is_file():
+        raise InputError(str(data_dir), [f"no {IMAGES}/ folder and no {MANIFEST}: nothing to score"])
+    if manifest.is_file():
+        _manifest_table(manifest)
+
+
 def find_images(data_dir: str | Path) -> FoundImages:
     """Walk `<data_dir>/images` and read `manifest.csv` and `images/seat_map.csv` if present.
 
@@ -236,9 +254,8 @@ def find_images(data_dir: str | Path) -> FoundImages:
     map); the other images go on.
     """
     data_dir = Path(data_dir)
+    check_layout(data_dir)
     root, manifest, seat_file = data_dir / IMAGES, data_dir / MANIFEST, data_dir / IMAGES / SEAT_MAP
-    if not root.is_dir() and not manifest.is_file():
-        raise InputError(str(data_dir), [f"no {IMAGES}/ folder and no {MANIFEST}: nothing to score"])
     plan = discover(root, data_dir) if root.is_dir() else _plan([], [])
     if manifest.is_file():
         extra = read_manifest(manifest, data_dir)

@@ -95,8 +95,7 @@ def test_forget_without_a_store_creates_none(tmp_path: Path, monkeypatch) -> Non
 
 def test_intake_after_erasure_skips_the_student_without_opening_images(home: Path, data_dir: Path) -> None:
     settings = make_settings(home, data_dir)
-    todo, aside, _ = plan_task.fn(settings)
-    assert sorted(todo["student_id"]) == ["s01", "s02"]
+    assert sorted(plan_task.fn(settings).todo["student_id"]) == ["s01", "s02"]
 
     con = warehouse.connect(settings.db_path)
     warehouse.forget_student(con, "s01")
@@ -106,6 +105,6 @@ def test_intake_after_erasure_skips_the_student_without_opening_images(home: Pat
     assert reference["students"] == 1 and reference["students_erased_skipped"] == 1
     assert reference["graded_rows"] == 1
     assert _students(home) == ["s02"]
-    todo, aside, _ = plan_task.fn(settings)
-    assert todo["student_id"].tolist() == ["s02"]
-    assert [item["reason"] for item in aside] == [ERASED_REASON]
+    plan = plan_task.fn(settings)
+    assert plan.todo["student_id"].tolist() == ["s02"]
+    assert [item["reason"] for item in plan.set_aside] == [ERASED_REASON]
