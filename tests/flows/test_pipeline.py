@@ -75,3 +75,18 @@ def test_killed_ingest_resumes_without_loss_or_double_counting(cohort_copy, tmp_
     assert resumed["images_scored"] == expected - partial
     assert _count(settings.db_path, "SELECT count(*) FROM images") == expected
     assert _count(settings.db_path, "SELECT count(DISTINCT content_hash) FROM images") == expected
+
+
+def test_two_cohorts_with_identical_images_are_each_stored(small_cohort, tmp_path):
+    """Defect: the second cohort's copy of an image was skipped (0 faces, no reason given)."""
+    from flows.pipeline import load_reference_data
+    first = make_settings(tmp_path / "home", small_cohort)
+    second = first.model_copy(update={"cohort": "second-cohort"})
+    counts = []
+    for settings in (first, second):
+        load_reference_data(settings)
+        counts.append(ingest_images(settings))
+    assert counts[1]["images_scored"] == counts[0]["images_scored"] > 0
+    assert counts[1]["faces_stored"] == counts[0]["faces_stored"]
+    per_cohort = _count(first.db_path, "SELECT count(DISTINCT cohort) FROM face_observations")
+    assert per_cohort == 2
