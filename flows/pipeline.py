@@ -24,7 +24,7 @@ from academic.report import build_report, write_report as write_report_files
 from academic.tracking import load_champion, log_analysis, promote
 from affect.schema import STATUS_OK
 from affect.weights import load_model, read_info
-from flows.settings import Settings
+from flows.settings import FlowSettings, Settings
 from warehouse import intake
 
 log = logging.getLogger(__name__)
@@ -158,13 +158,36 @@ def load_reference_data(settings: Settings | None = None) -> dict:
     return load_reference_task(_settings(settings))
 
 
-@flow(name="ingest-images", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def task_runner(flows: FlowSettings):
+    """Threads in this process, or Dask workers (a running scheduler, or a LocalCluster).
+
+    Each Dask worker process loads the network once (`_model` caches per process);
+    only the extraction tasks travel, so every write still happens in the flow.
+    """
+    if flows.task_runner == "local":
+        return ThreadPoolTaskRunner(max_workers=2)
+    from prefect_dask import DaskTaskRunner
+    if flows.dask_address:
+        return DaskTaskRunner(address=flows.dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": flows.dask_workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
 def ingest_images(settings: Settings | None = None) -> dict:
-    """Discover new images, score them in chunks, store each chunk in one transaction."""
+    """Discover new images, score them in chunks on the configured task runner, store each chunk."""
     settings = _settings(settings)
+    return _ingest_images.with_options(task_runner=task_runner(settings.flows))(settings)
+
+
+@flow(name="ingest-images")
+def _ingest_images(settings: Settings) -> dict:
+    """Discover new images, score them in chunks, store each chunk in one transaction."""
     plan = plan_task(settings)
     size = settings.flows.images_per_task
     chunks = [plan.todo.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(plan.todo), size)]
+    runner = settings.flows.task_runner
+    log.info("extracting %d images in %d chunks on the %s task runner%s", len(plan.todo), len(chunks), runner,
+             f" (Dask scheduler {settings.flows.dask_address or 'LocalCluster'})" if runner == "dask" else "")
     futures = extract_task.with_options(retries=settings.flows.task_retries).map(chunks, unmapped(settings))
     totals = {"images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
               "faces_stored": 0, "images_rejected": 0, "faces_outside_seats": 0}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
@@ -51,6 +52,12 @@ class FlowSettings(BaseModel):
     deployment: str = "vadgrade-weekly"
     images_per_task: int = Field(256, ge=1)  # one extraction task (and one DB write) per chunk
     task_retries: int = Field(2, ge=0)
+    # Where extraction tasks run: "local" threads in this process, or a Dask cluster
+    # (dask_address of a running `dask scheduler`; empty: a LocalCluster of dask_workers
+    # processes). The flow stays the only writer to DuckDB either way.
+    task_runner: Literal["local", "dask"] = "local"
+    dask_address: str = ""
+    dask_workers: int = Field(2, ge=1)
 
     @field_validator("cron")
     @classmethod
