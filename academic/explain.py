@@ -46,9 +46,19 @@ def feature_groups(columns: list[str]) -> dict[str, list[str]]:
     return {name: cols for name, cols in groups.items() if cols}
 
 
+def observed_groups(X: pd.DataFrame) -> pd.DataFrame:
+    """Per student and group: whether any input of the group was observed (is not NaN).
+
+    A group with nothing observed is filled in by the imputer, so its effect on the
+    prediction describes the cohort's medians, not the student.
+    """
+    return pd.DataFrame({name: X[cols].notna().any(axis=1) for name, cols in feature_groups(list(X.columns)).items()},
+                        index=X.index)
+
+
 def occlusion_contributions(pipeline: Pipeline, X: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     """Per student and group: prediction minus the prediction with that group set to the
-    `reference` cohort's medians.
+    `reference` cohort's medians; NaN where the student has nothing observed in the group.
 
     A positive value means the student's own values in that group raise the predicted
     grade compared with a typical student. Groups interact, so contributions need not
@@ -61,4 +71,4 @@ def occlusion_contributions(pipeline: Pipeline, X: pd.DataFrame, reference: pd.D
         occluded = X.copy()
         occluded[cols] = np.broadcast_to(medians[cols].to_numpy(), occluded[cols].shape)
         out[name] = base - pipeline.predict(occluded)
-    return pd.DataFrame(out, index=X.index)
+    return pd.DataFrame(out, index=X.index).where(observed_groups(X))

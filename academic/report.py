@@ -21,21 +21,25 @@ from sklearn.pipeline import Pipeline
 
 from affect.schema import VAD
 from academic.explain import occlusion_contributions
-from academic.features import TARGET, class_test_columns, join_frames
+from academic.features import TARGET, class_test_columns, emotion_columns, join_frames
 
 log = logging.getLogger(__name__)
 
 AT_RISK, BORDERLINE, ON_TRACK = "at risk", "borderline", "on track"
+NO_FACES = "no faces observed"
 GRADE_RANGE = (0.0, 100.0)
 _VAD_COLOURS = {"valence": "#2f6db5", "arousal": "#d9822b", "dominance": "#7a7a7a"}
 
 
-def _top_factors(contributions: pd.DataFrame, top_k: int) -> list[str]:
-    """'class tests -8.1; valence +2.0' : the groups that moved each prediction most."""
+def _top_factors(contributions: pd.DataFrame, faces: pd.Series, top_k: int) -> list[str]:
+    """'class tests -8.1; valence +2.0': the observed groups that moved each prediction most,
+    then 'no faces observed' for a student without faces (no emotion factor is invented)."""
     out = []
-    for _, row in contributions.iterrows():
-        ranked = row.reindex(row.abs().sort_values(ascending=False).index).head(top_k)
-        out.append("; ".join(f"{name} {value:+.1f}" for name, value in ranked.items()))
+    for (_, row), has_faces in zip(contributions.iterrows(), faces):
+        observed = row.dropna()
+        ranked = observed.reindex(observed.abs().sort_values(ascending=False).index).head(top_k)
+        parts = [f"{name} {value:+.1f}" for name, value in ranked.items()]
+        out.append("; ".join(parts if has_faces else [*parts, NO_FACES]))
     return out
 
 
@@ -55,7 +59,8 @@ def build_report(
     The interval adds the empirical `interval` quantiles of the champion's out-of-fold
     residuals (actual - predicted) to each prediction, clipped to 0..100: roughly, 80 %
     of held-out students landed that close. Factors are occlusion contributions (see
-    `explain.occlusion_contributions`) against this cohort's medians. Students that
+    `explain.occlusion_contributions`) against this cohort's medians, only for groups
+    the student has values in; a student without faces says NO_FACES instead. Students that
     already have a final grade were part of the champion's training data, so their
     predictions are in-sample and look better than they would for new students.
     """
@@ -64,6 +69,7 @@ def build_report(
     predicted = pipeline.predict(X)
     low_q, high_q = np.quantile(np.asarray(residuals, dtype=float), interval)
     contributions = occlusion_contributions(pipeline, X, reference=X)
+    faces = frame[emotion_columns(frame)].notna().any(axis=1)
     names = display_names or {}
 
     report = pd.DataFrame({
@@ -76,7 +82,7 @@ def build_report(
         "interval_level": f"{interval[0]:.0%}-{interval[1]:.0%}",
         "pass_mark": float(pass_mark),
         TARGET: frame[TARGET],
-        "top_factors": _top_factors(contributions, top_k),
+        "top_factors": _top_factors(contributions, faces, top_k),
     })
     report["at_risk"] = report["predicted_grade"] < pass_mark
     report["band"] = np.where(report["at_risk"], AT_RISK,
@@ -140,6 +146,15 @@ def _direction(value: float) -> str:
     return "flat" if abs(value) < 0.05 else ("up" if value > 0 else "down")
 
 
+def _factor(part: str) -> tuple[str, str, str]:
+    """'valence +2.0' -> (name, value, direction); a note such as 'no faces observed' has no value."""
+    name, _, value = part.rpartition(" ")
+    try:
+        return name, value, _direction(float(value))
+    except ValueError:
+        return part, "", "flat"
+
+
 def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
     vad = _vad_series(trends)
     tests = class_test_columns(frame)
@@ -147,12 +162,12 @@ def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
     for record in frame.to_dict("records"):
         pass_mark = record["pass_mark"]
         student_vad = vad.get(record["student_id"])
-        factors = [part.rsplit(" ", 1) for part in record["top_factors"].split("; ") if part]
+        factors = [_factor(part) for part in record["top_factors"].split("; ") if part]
         rows.append({
             **record,
             "label": record["display_name"] or record["pseudonym"],
             "final": "" if pd.isna(record[TARGET]) else f"{record[TARGET]:.1f}",
-            "factors": [(name, value, _direction(float(value))) for name, value in factors],
+            "factors": factors,
             "tests_svg": sparkline({"tests": [record[c] for c in tests]}, lo=0, hi=100,
                                    colours={"tests": "#333"}, reference=pass_mark,
                                    label=f"class tests 1-{len(tests)}; dashed line: pass mark"),

@@ -3,8 +3,9 @@ import re
 import numpy as np
 import pytest
 
-from academic.evaluate import champion_residuals
-from academic.report import AT_RISK, BORDERLINE, ON_TRACK, build_report, write_report
+from academic.evaluate import champion_residuals, fit_champion
+from academic.features import LEARNING_EMOTION
+from academic.report import AT_RISK, BORDERLINE, NO_FACES, ON_TRACK, build_report, write_report
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +70,18 @@ def test_interval_comes_from_residual_quantiles(class_study, champion):
     inside = frame[(frame["interval_low"] > 0) & (frame["interval_high"] < 100)]
     assert (inside["interval_high"] - inside["predicted_grade"]).round(0).eq(8).all()
     assert (inside["predicted_grade"] - inside["interval_low"]).round(0).eq(8).all()
+
+
+def test_factors_come_only_from_what_was_observed(class_study, champion, fast_params):
+    """A student without faces gets no emotion factor (it would describe imputed medians)."""
+    pipeline = fit_champion(class_study.frame, champion.model, LEARNING_EMOTION, model_params=fast_params).pipeline
+    residuals = champion_residuals(class_study.results, champion.model, LEARNING_EMOTION)
+    frame = build_report(class_study.learning, class_study.emotion, pipeline, residuals=residuals, top_k=8)
+    faceless = ~frame["student_id"].isin(class_study.emotion["student_id"])
+    assert faceless.any() and (~faceless).any()
+    emotion = ("valence", "arousal", "dominance", "expressions")
+    for factors in frame.loc[faceless, "top_factors"]:
+        assert factors.endswith(NO_FACES) and not any(name in factors for name in emotion), factors
+    assert frame.loc[faceless, [f"contrib_{name}" for name in emotion]].isna().all().all()
+    assert frame.loc[~faceless, "top_factors"].str.contains("valence").all()
+    assert not frame.loc[~faceless, "top_factors"].str.contains(NO_FACES).any()
