@@ -8,7 +8,8 @@ Layout of one analysis:
     └── ...
     parent artifacts: ablation_chart.png, predicted_vs_actual.png, cv_table.csv,
     folds.csv, comparison.csv, oof_predictions.csv, feature_importances.csv/.png,
-    and the refitted champion under "model" (signature + input example from X).
+    and the refitted champion under "model" (its signature, and no input example: an
+    example would copy students' feature rows into every registered model).
 
 Every analysis registers a new version of `registered_model_name`; it does NOT move
 the `champion` alias. Promotion is the separate, explicit `promote(...)` call (the
@@ -96,10 +97,22 @@ def _tracking(tracking_uri: str) -> Iterator[MlflowClient]:
 
 
 def _experiment_id(client: MlflowClient, name: str, artifact_location: str | Path) -> str:
-    existing = client.get_experiment_by_name(name)
-    if existing is not None:
-        return existing.experiment_id
-    return client.create_experiment(name, artifact_location=Path(artifact_location).resolve().as_uri())
+    """Experiment `name` if it keeps its artifacts in `artifact_location`, else one named after
+    that location: a copied or moved store then never writes into the folder it came from.
+
+    MLflow (3.17) stores an experiment's artifact location as an absolute URI and resolves
+    a relative one against the working directory, so the location cannot follow a folder.
+    """
+    location = Path(artifact_location).resolve()
+    for candidate in (name, f"{name} @ {location}"):
+        existing = client.get_experiment_by_name(candidate)
+        if existing is None:
+            return client.create_experiment(candidate, artifact_location=location.as_uri())
+        if existing.artifact_location == location.as_uri():
+            return existing.experiment_id
+        log.info("experiment %r keeps its artifacts in %s, not in %s: using %r", candidate,
+                 existing.artifact_location, location, f"{name} @ {location}")
+    return existing.experiment_id   # named after this location: created here before
 
 
 def _log_figure(fig: Figure, name: str) -> None:
@@ -189,7 +202,6 @@ def log_analysis(
                 champion.pipeline,
                 name=MODEL_ARTIFACT,
                 signature=infer_signature(champion.X, champion.pipeline.predict(champion.X)),
-                input_example=champion.X.iloc[:3],
                 registered_model_name=registered_model_name,
                 pip_requirements=_pip_requirements(),
                 skops_trusted_types=list(SKOPS_TRUSTED_TYPES),

@@ -1,4 +1,5 @@
 """Real MLflow against a throwaway SQLite store: no server, no mocks."""
+import shutil
 from pathlib import Path
 
 import mlflow
@@ -78,3 +79,34 @@ def test_nothing_logged_names_a_student(logged, class_study):
     assert class_study.results.oof["pseudonym"].iloc[0].encode() in blob  # the scan does see IDs
     leaked = [sid for sid in class_study.learning["student_id"] if sid.encode() in blob]
     assert leaked == []
+
+
+def test_model_artifacts_hold_the_signature_but_no_student_rows(logged):
+    root, _, run, _ = logged
+    model_dir = root / "artifacts" / "models" / run.model_uri.removeprefix("models:/") / "artifacts"
+    names = {p.name for p in model_dir.rglob("*") if p.is_file()}
+    assert "MLmodel" in names and "signature" in (model_dir / "MLmodel").read_text()
+    assert not {"input_example.json", "serving_input_example.json"} & names
+    assert "saved_input_example_info" not in (model_dir / "MLmodel").read_text()
+
+
+def _files(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_copied_store_writes_artifacts_into_its_own_home(class_study, class_champion, tmp_path):
+    """MLflow stores the experiment's artifact location as an absolute path: a copy must not write into the original."""
+    def log_into(home: Path):
+        return log_analysis(class_study.results, class_champion, tracking_uri=f"sqlite:///{home / 'mlflow.db'}",
+                            artifact_location=home / "artifacts", experiment="academic-test", cohort="synthetic-7",
+                            data_fingerprint="f", extractor_version="v", registered_model_name=REGISTERED,
+                            importance_repeats=1)
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    log_into(original)
+    shutil.copytree(original, copy)
+    before = _files(original)
+    run = log_into(copy)
+    assert _files(original) == before
+    assert (copy / "artifacts" / run.parent_run_id).is_dir()
+    promote(REGISTERED, run.model_version, tracking_uri=f"sqlite:///{copy / 'mlflow.db'}")
+    assert load_champion(REGISTERED, tracking_uri=f"sqlite:///{copy / 'mlflow.db'}").version == run.model_version
