@@ -8,3 +8,7 @@ class InsufficientDataError(ValueError):
 
 class LeakageError(ValueError):
     """A feature carries the target (or the frames carry columns they must not)."""
+
+
+class NoChampionError(LookupError):
+    """No model version holds the alias a report loads (e.g. this cohort was never trained)."""

@@ -34,11 +34,13 @@ import mlflow.sklearn
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.pipeline import Pipeline
 
 from academic import plots
+from academic.errors import NoChampionError
 from academic.evaluate import Champion, CVResults
 from academic.explain import permutation_importances
 from academic.features import LEARNING_EMOTION
@@ -225,9 +227,18 @@ def promote(registered_model_name: str, version: str, *, tracking_uri: str, alia
 
 def load_champion(registered_model_name: str = "vadgrade-grade", *, tracking_uri: str,
                   alias: str = CHAMPION_ALIAS) -> LoadedChampion:
-    """Load `models:/<name>@<alias>` plus its configuration's out-of-fold residuals."""
+    """Load `models:/<name>@<alias>` plus its configuration's out-of-fold residuals.
+
+    Raises NoChampionError when no version holds the alias (nothing trained for it yet).
+    """
     with _tracking(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
-        version = client.get_model_version_by_alias(registered_model_name, alias)
+        try:
+            version = client.get_model_version_by_alias(registered_model_name, alias)
+        except MlflowException as exc:
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            raise NoChampionError(f"no model registered as {registered_model_name}@{alias}: "
+                                  "train and promote one for this cohort first") from None
         pipeline = mlflow.sklearn.load_model(f"models:/{registered_model_name}@{alias}")
         model, feature_set = version.tags["model"], version.tags["feature_set"]
         path = client.download_artifacts(version.tags["analysis_run_id"], "oof_predictions.csv", tmp)

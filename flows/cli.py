@@ -62,9 +62,10 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     """Errors that mean "fix your input": shown as one message, never as a traceback."""
     from affect.data import DatasetError
     from affect.faces import DecodeError
-    from academic.errors import InsufficientDataError, LeakageError
+    from academic.errors import InsufficientDataError, LeakageError, NoChampionError
     from warehouse.errors import InputError
-    return DatasetError, DecodeError, InputError, InsufficientDataError, LeakageError, FileNotFoundError
+    return (DatasetError, DecodeError, InputError, InsufficientDataError, LeakageError, NoChampionError,
+            FileNotFoundError)
 
 
 def _guard(fn):

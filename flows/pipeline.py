@@ -247,8 +247,8 @@ def train_and_evaluate(settings: Settings | None = None) -> dict:
     run = log_analysis(results, champion, tracking_uri=settings.mlflow_uri,
                        artifact_location=settings.artifacts_dir.resolve(), experiment=a.experiment,
                        cohort=settings.cohort, data_fingerprint=fingerprint(frame), extractor_version=version,
-                       registered_model_name=a.registered_model)
-    promote(a.registered_model, run.model_version, tracking_uri=settings.mlflow_uri)
+                       registered_model_name=settings.registered_model_name)
+    promote(settings.registered_model_name, run.model_version, tracking_uri=settings.mlflow_uri)
     return {"parent_run_id": run.parent_run_id, "champion": f"{model} / {feature_set}",
             "registered_version": run.model_version,
             "mse": results.summary.set_index(["model", "feature_set"])[["mse_mean", "mse_std"]]
@@ -262,13 +262,13 @@ def write_report(settings: Settings | None = None) -> dict:
     """Predict every consenting student with the champion; write CSV + HTML locally."""
     settings = _settings(settings)
     learning, emotion, trends, _ = _frames(settings)
-    champ = load_champion(settings.academic.registered_model, tracking_uri=settings.mlflow_uri)
+    champ = load_champion(settings.registered_model_name, tracking_uri=settings.mlflow_uri)
     roster = warehouse.read_roster(settings.data_dir / "roster.csv")
     names = dict(zip(roster["student_id"], roster["display_name"].fillna("")))
     frame = build_report(learning, emotion, champ.pipeline, residuals=champ.residuals,
                          pass_mark=settings.academic.pass_mark, display_names=names)
     paths = write_report_files(frame, trends, out_dir=settings.reports_dir / settings.cohort, cohort=settings.cohort,
-                               model_label=f"{settings.academic.registered_model} v{champ.version} "
+                               model_label=f"{settings.registered_model_name} v{champ.version} "
                                            f"({champ.model}, {champ.feature_set})")
     return {"students": len(frame), "at_risk": int(frame["at_risk"].sum()),
             "paths": {k: str(v) for k, v in paths.items()}}

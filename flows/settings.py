@@ -7,7 +7,9 @@ Nested values come from env vars with a double underscore, e.g.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -43,7 +45,7 @@ class AcademicSettings(BaseModel):
     seed: int = 0
     pass_mark: float = 50.0
     experiment: str = "vadgrade-grades"
-    registered_model: str = "vadgrade-grade"
+    registered_model: str = "vadgrade-grade"    # each cohort registers <this>-<cohort>
 
 
 class FlowSettings(BaseModel):
@@ -96,6 +98,18 @@ class Settings(BaseSettings):
     @property
     def mlflow_uri(self) -> str:
         return self.tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def registered_model_name(self) -> str:
+        """This cohort's registered model, so training and reports of one cohort never touch another's.
+
+        MLflow refuses '/' and ':' in names; any character outside [A-Za-z0-9._-] becomes '-',
+        and a short hash of the cohort then keeps e.g. 'a/b' and 'a:b' apart.
+        """
+        safe = re.sub(r"[^A-Za-z0-9._-]", "-", self.cohort)
+        if safe != self.cohort:
+            safe += "-" + hashlib.sha1(self.cohort.encode()).hexdigest()[:6]
+        return f"{self.academic.registered_model}-{safe}"
 
     @property
     def artifacts_dir(self) -> Path:

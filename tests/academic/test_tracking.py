@@ -6,6 +6,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from academic.errors import NoChampionError
 from academic.evaluate import champion_residuals
 from academic.features import fingerprint
 from academic.tracking import CHAMPION_ALIAS, load_champion, log_analysis, promote
@@ -110,3 +111,9 @@ def test_a_copied_store_writes_artifacts_into_its_own_home(class_study, class_ch
     assert (copy / "artifacts" / run.parent_run_id).is_dir()
     promote(REGISTERED, run.model_version, tracking_uri=f"sqlite:///{copy / 'mlflow.db'}")
     assert load_champion(REGISTERED, tracking_uri=f"sqlite:///{copy / 'mlflow.db'}").version == run.model_version
+
+
+def test_loading_an_untrained_cohort_says_so(logged):
+    _, uri, _, _ = logged
+    with pytest.raises(NoChampionError, match="vadgrade-grade-nobody@champion"):
+        load_champion("vadgrade-grade-nobody", tracking_uri=uri)
