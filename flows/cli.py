@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,8 +26,13 @@ console = Console(stderr=True)
 log = logging.getLogger("vadgrade")
 
 
+# Commands that run Prefect flows, and so may start Prefect's ephemeral server.
+FLOW_COMMANDS = {"run", "demo", "ingest", "train-predictors", "report", "serve"}
+
+
 @app.callback()
-def _setup(config: Annotated[Optional[Path], typer.Option(help="TOML settings file (default ./vadgrade.toml).")] = None,
+def _setup(ctx: typer.Context,
+           config: Annotated[Optional[Path], typer.Option(help="TOML settings file (default ./vadgrade.toml).")] = None,
            verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
     if config is not None:
         if not config.is_file():
@@ -38,6 +42,9 @@ def _setup(config: Annotated[Optional[Path], typer.Option(help="TOML settings fi
                         handlers=[RichHandler(console=console, show_path=False)], force=True)
     for noisy in ("alembic", "mlflow.store", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if ctx.invoked_subcommand in FLOW_COMMANDS:
+        from flows.processes import tie_prefect_server
+        tie_prefect_server()            # a killed run must not leave Prefect's server behind
 
 
 def _fail(message: str) -> None:
@@ -355,13 +362,14 @@ def forget(
 
 @app.command()
 def ui(port: int = 5000) -> None:
-    """Start the MLflow dashboard on 127.0.0.1 for this store."""
+    """Start the MLflow dashboard on 127.0.0.1 for this store (Ctrl-C or SIGTERM stops all of it)."""
+    from flows.processes import run_process_group
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     console.print(f"MLflow UI on http://127.0.0.1:{port}  (tracking {settings.mlflow_uri})")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.mlflow_uri,
            "--host", "127.0.0.1", "--port", str(port)]
-    raise typer.Exit(subprocess.call(cmd))
+    raise typer.Exit(run_process_group(cmd))
 
 
 @app.command()
