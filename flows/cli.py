@@ -77,10 +77,16 @@ def _expected_errors() -> tuple[type[Exception], ...]:
 
 def _guard(fn):
     """Turn the product's input errors into one clear message + exit code 2."""
+    from flows.privacy import original
     try:
         return fn()
-    except _expected_errors() as exc:
-        _fail(str(exc))
+    except Exception as exc:
+        error = original(exc)           # a flow's error arrives with its text withheld from Prefect
+        if isinstance(error, _expected_errors()):
+            _fail(str(error))
+        if error is exc:
+            raise
+        raise error from None
 
 
 class _NoTracebackForInputErrors(logging.Filter):
@@ -92,7 +98,8 @@ class _NoTracebackForInputErrors(logging.Filter):
         self.expected = expected
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], self.expected):
+        from flows.privacy import original
+        if record.exc_info and isinstance(original(record.exc_info[1]), self.expected):
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -11,7 +11,7 @@ import logging
 from functools import lru_cache
 
 import pandas as pd
-from prefect import flow, task, unmapped
+from prefect import unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -24,6 +24,9 @@ from academic.report import build_report, write_report as write_report_files
 from academic.tracking import load_champion, log_analysis, promote
 from affect.schema import STATUS_OK
 from affect.weights import load_model, read_info
+# Every flow and task below persists no result and keeps its exceptions' text (image paths
+# name students) out of Prefect's database and storage: see flows/privacy.py.
+from flows.privacy import original, private_flow as flow, private_task as task
 from flows.settings import FlowSettings, Settings
 from warehouse import intake
 
@@ -61,10 +64,8 @@ def _retry_unless_bad_input(task, task_run, state) -> bool:
     """Prefect retry condition: retry I/O hiccups, never the user's bad input."""
     try:
         state.result()
-    except INPUT_ERRORS:
-        return False
-    except Exception:   # noqa: BLE001 - anything else may be transient
-        return True
+    except Exception as exc:   # noqa: BLE001 - anything but bad input may be transient
+        return not isinstance(original(exc), INPUT_ERRORS)
     return True
 
 

@@ -34,3 +34,23 @@ def make_settings(home: Path, data_dir: Path, **flows) -> Settings:
 def cohort_copy(small_cohort, tmp_path) -> Path:
     """A private copy a test may damage."""
     return Path(shutil.copytree(small_cohort, tmp_path / "data"))
+
+
+def files_naming(roots: list[Path], needle: str) -> list[str]:
+    """Files under `roots` whose bytes hold `needle`, also inside base64 (how Prefect stores pickles)."""
+    import base64
+    import binascii
+    import re
+    found = []
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            decoded = []
+            for run in re.findall(rb"[A-Za-z0-9+/=\r\n]{24,}", data):
+                try:
+                    decoded.append(base64.b64decode(re.sub(rb"\s", b"", run)))
+                except (binascii.Error, ValueError):
+                    continue
+            if any(needle.encode() in blob for blob in (data, *decoded)):
+                found.append(str(path))
+    return found
