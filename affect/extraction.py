@@ -151,10 +151,16 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     return frame.astype({"face_idx": "int64", **{c: "float64" for c in (*BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS)}})
 
 
+def crop_stem(source: str) -> str:
+    """Crops of `source` are `<crop_stem>_<face_idx>.png`: a hash, so no names or IDs in file
+    names, and erasure can still find a student's crops from their image paths."""
+    return hashlib.sha1(source.encode()).hexdigest()[:16]
+
+
 def save_crop(crop: np.ndarray, crops_dir: Path, source: str, face_idx: int) -> Path:
-    """`<sha1 of source>_<face_idx>.png`: no names or IDs in crop file names."""
+    """`<crop_stem(source)>_<face_idx>.png`: no names or IDs in crop file names."""
     crops_dir.mkdir(parents=True, exist_ok=True)
-    path = crops_dir / f"{hashlib.sha1(source.encode()).hexdigest()[:16]}_{face_idx}.png"
+    path = crops_dir / f"{crop_stem(source)}_{face_idx}.png"
     Image.fromarray(crop).save(path)
     return path
 

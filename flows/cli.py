@@ -230,6 +230,9 @@ DataDirOpt = Annotated[Optional[Path], typer.Option(help="Folder with gradebook.
 def _print_summary(summary: dict, settings: Settings) -> None:
     """Counts on screen (files set aside grouped by reason, a few named); everything in a JSON file."""
     from datetime import datetime, timezone
+
+    from flows.erasure import without_erased
+    summary = without_erased(summary, settings)     # erased students' files are counted, never named
     settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.home / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -319,25 +322,33 @@ def forget(
     cohort: Annotated[Optional[str], typer.Option(help="Only this cohort (default: every cohort that holds the ID).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Erase one student from the DuckDB store (GDPR Art. 17, right to erasure).
+    """Erase one student from the store and from the files vadgrade wrote (GDPR Art. 17, right to erasure).
 
-    Deletes, in one transaction, the student's face observations, the images tied to
-    them, their aggregates, gradebook row and test scores, and their roster row with
-    consent, display name and pseudonym; then rewrites the DuckDB file so no deleted
-    bytes remain in it. Only a salted hash of the ID is kept, so a later ingest of a
-    roster that still lists the student skips them.
+    Under the home (VADGRADE_HOME), first: run summaries (run-*.json) lose every entry
+    naming the student; at-risk reports that name them are deleted (run `vadgrade report`
+    for new ones); Parquet exports under exports/ are rewritten without their rows; their
+    stored face crops (affect.store_crops) are deleted, and so are the input examples of
+    models logged by earlier versions (they held three students' feature rows).
 
-    MLflow runs only ever carry pseudonyms (never IDs or names) and are not changed:
-    earlier runs keep the student's pseudonymous out-of-fold predictions and models
-    fitted with their data; run train-predictors to get a champion without them, and
-    delete old runs in MLflow if that is required. Files already written outside the
-    store are NOT touched: delete the student from exported reports and Parquet
-    files, run summaries, face crops (if affect.store_crops was on), backups and the
-    data folder (roster.csv, gradebook.csv, images) yourself.
+    Then, in one transaction, the DuckDB store loses the student's face observations, the
+    images tied to them, their aggregates, gradebook row and test scores, and their roster
+    row with consent, display name and pseudonym; the file is then rewritten so no deleted
+    bytes remain in it. Only a salted hash of the ID is kept: a later ingest of a roster
+    that still lists the student skips them, and later run summaries only count their files.
+
+    NOT cleaned: MLflow runs, which only ever carry pseudonyms (earlier runs keep the
+    student's pseudonymous out-of-fold predictions and models fitted with their data: run
+    train-predictors for a champion without them, and delete old runs in MLflow if that is
+    required); Prefect's database and storage under PREFECT_HOME (vadgrade sends them nothing
+    that names a student, but builds before this erasure fix could log image paths there on
+    a failed run: delete prefect.db and storage/ there if such runs failed); exports written
+    elsewhere with --out; backups or copies of the home; and the data folder (roster.csv,
+    gradebook.csv, images), which is yours to edit.
     """
     import duckdb
 
     import warehouse
+    from flows.erasure import clean_home
     settings = _settings()
     path = settings.db_path
     if not path.is_file():
@@ -349,9 +360,14 @@ def forget(
     try:
         cohorts = _guard(lambda: warehouse.student_cohorts(con, student_id, cohort))
         if not yes and not typer.confirm(f"Erase everything stored about {student_id!r} in cohort(s) "
-                                         f"{', '.join(cohorts)} from {path}? This cannot be undone."):
+                                         f"{', '.join(cohorts)} from {path} and the files under "
+                                         f"{settings.home}? This cannot be undone."):
             console.print("nothing erased")
             raise typer.Exit(1)
+        traces = _guard(lambda: warehouse.student_traces(con, student_id, cohort))
+        # Files first: if this fails, the rows (and the pseudonyms that find report rows) remain
+        # and forget can simply run again.
+        cleaned = clean_home(settings, student_id.strip(), traces, cohorts)
         deleted = _guard(lambda: warehouse.forget_student(con, student_id, cohort))
     finally:
         con.close()
@@ -363,8 +379,15 @@ def forget(
         table.add_row(name, str(rows))
     table.add_row("[bold]total[/]", f"[bold]{sum(deleted.values())}[/]")
     Console().print(table)
-    console.print(f"rewrote {path}; reports, exports, crops and the data folder are yours to clean "
-                  "(see vadgrade forget --help)")
+    files = Table(title="files under the home")
+    files.add_column("place")
+    files.add_column("cleaned")
+    for place, done in cleaned.items():
+        files.add_row(place, done)
+    Console().print(files)
+    console.print(f"rewrote {path}. Not cleaned: MLflow runs (pseudonyms only; retrain for a champion "
+                  "without the student), Prefect's database, exports written elsewhere, backups and the "
+                  "data folder (see vadgrade forget --help)")
 
 
 @app.command()

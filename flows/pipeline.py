@@ -148,7 +148,7 @@ def extract_task(chunk: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     faces = affect.extract(chunk["path"].tolist(), batch_size=a.batch_size, device=a.device,
                            model=_model(str(a.weights_dir) if a.weights_dir else None, a.device),
                            detect=a.detect, num_workers=a.num_workers, masks=chunk["masks"].tolist(),
-                           crops_dir=(a.crops_dir or settings.home / "crops") if a.store_crops else None)
+                           crops_dir=settings.stored_crops_dir if a.store_crops else None)
     return faces
 
 

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         return self.home / "mlartifacts"
 
     @property
+    def stored_crops_dir(self) -> Path:
+        """Where face crops go when affect.store_crops is on."""
+        return self.affect.crops_dir or self.home / "crops"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

@@ -5,7 +5,7 @@ Imports only affect.schema from the rest of vadgrade; everything takes plain arg
 """
 from warehouse.aggregates import rebuild_aggregates, student_aggregates, student_session_aggregates
 from warehouse.db import compact, connect
-from warehouse.erase import erased_students, forget_student, student_cohorts
+from warehouse.erase import StudentTraces, erased_students, forget_student, student_cohorts, student_traces
 from warehouse.errors import InputError
 from warehouse.load import (
     LoadResult,
@@ -29,6 +29,7 @@ from warehouse.queries import cohorts, emotion_features, learning_frame, model_v
 __all__ = [
     "InputError",
     "LoadResult",
+    "StudentTraces",
     "cohorts",
     "compact",
     "connect",
@@ -55,6 +56,7 @@ __all__ = [
     "student_aggregates",
     "student_cohorts",
     "student_session_aggregates",
+    "student_traces",
     "validate_gradebook",
     "validate_roster",
 ]

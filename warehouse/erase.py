@@ -8,12 +8,14 @@ trace of them. Rows deleted from a DuckDB file can stay readable in its free blo
 until the file is rewritten: `warehouse.db.compact` does that.
 
 What lies outside the store (MLflow runs, which only ever carry pseudonyms; exported
-reports and Parquet files; the teacher's CSVs and images) is the caller's to handle.
+reports and Parquet files; stored face crops; the teacher's CSVs and images) is the
+caller's to handle; `student_traces`, read before the rows go, tells it what to look for.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
@@ -72,6 +74,23 @@ def student_cohorts(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str
         when = ", ".join(f"from cohort {name!r} on {at:%Y-%m-%d %H:%M}" for name, at in previous)
         raise InputError(SOURCE, [f"student_id {student_id!r} was already erased ({when}); nothing is stored about it"])
     raise InputError(SOURCE, [f"student_id {student_id!r} is not stored in {where}"])
+
+
+@dataclass(frozen=True)
+class StudentTraces:
+    """What files outside the store may hold about a student: read before their rows are deleted."""
+
+    pseudonyms: tuple[str, ...]                     # how local reports and exports name them
+    faces: tuple[tuple[str, int | None], ...]       # (image source, face_idx); None: every face
+
+
+def student_traces(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str | None = None) -> StudentTraces:
+    """The pseudonyms of `student_id` and the stored images showing them (in `cohort`, or in all)."""
+    params = {"student_id": _clean_id(student_id), "cohort": cohort}
+    pseudonyms = tuple(row[0] for row in con.execute(load_sql("erase_pseudonyms"), params).fetchall())
+    faces = tuple((source, None if face_idx is None else int(face_idx))
+                  for source, face_idx in con.execute(load_sql("erase_faces"), params).fetchall())
+    return StudentTraces(pseudonyms=pseudonyms, faces=faces)
 
 
 def forget_student(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str | None = None) -> dict[str, int]:

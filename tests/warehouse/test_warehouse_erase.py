@@ -20,6 +20,7 @@ from warehouse import (
     load_sessions,
     rebuild_aggregates,
     student_cohorts,
+    student_traces,
 )
 from warehouse.erase import ERASED_TABLES
 from warehouse.intake import ERASED_REASON, IntakePlan, apply_consent
@@ -106,6 +107,20 @@ def test_forget_deletes_every_row_about_the_student_and_nothing_else(filled: duc
     remaining = _rows(filled, "face_observations", f"content_hash = '{content_hash('frame', 'w2')}'")
     assert [row for row in frame_faces if "s01" not in row] == remaining
     assert student_cohorts(filled, "s01") == [OTHER]
+
+
+def test_traces_give_pseudonyms_and_the_images_showing_the_student(filled: duckdb.DuckDBPyConnection) -> None:
+    def pseudonyms(cohort: str | None) -> tuple[str, ...]:
+        return tuple(sorted(row[0] for row in filled.execute(
+            "SELECT pseudonym FROM students WHERE student_id = 's01' AND coalesce(cohort = $c, true)",
+            {"c": cohort}).fetchall()))
+    here = student_traces(filled, "s01", COHORT)
+    assert here.pseudonyms == pseudonyms(COHORT) and len(here.pseudonyms) == 1
+    own = [(f"s01/{session}/{k}.jpg", None) for session, n in (("w1", 3), ("w2", 2)) for k in range(n)]
+    assert sorted(here.faces) == sorted([*own, ("w2/cam1.jpg", 0)])      # in the frame, only their face
+    everywhere = student_traces(filled, "s01")
+    assert everywhere.pseudonyms == pseudonyms(None) and len(everywhere.pseudonyms) == 2
+    assert student_traces(filled, "s77") == warehouse.erase.StudentTraces((), ())
 
 
 def test_forget_without_cohort_erases_the_id_from_every_cohort(filled: duckdb.DuckDBPyConnection) -> None:
