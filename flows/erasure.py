@@ -25,11 +25,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 import warehouse
 from flows.settings import Settings
 from warehouse import StudentTraces
+from warehouse.intake import ERASED_REASON
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +171,20 @@ def clean_home(settings: Settings, student_id: str, traces: StudentTraces, cohor
 
 
 def _erased_in(items: list[dict], settings: Settings) -> set[str]:
-    """Which words in the set-aside paths and reasons are IDs of students erased from this cohort."""
-    if not items or not settings.db_path.is_file():
-        return set()
+    """Which words in the set-aside paths and reasons are IDs of students erased from this cohort.
+
+    Empty when the store cannot be read (none yet, or another process holds its lock).
+    """
     text = " ".join(f"{item.get('path', '')} {item.get('reason', '')}" for item in items)
     words = {word for word in re.split(r"[\\/\s()'\",:]+", text) if word}
-    con = warehouse.connect(settings.db_path, read_only=True)
+    if not words or not settings.db_path.is_file():
+        return set()
+    try:
+        con = warehouse.connect(settings.db_path, read_only=True)
+    except duckdb.Error as exc:
+        log.warning("cannot read %s to find erased students (%s): only their unopened images are counted",
+                    settings.db_path, exc)
+        return set()
     try:
         return warehouse.erased_students(con, settings.cohort, words)
     finally:
@@ -190,10 +200,10 @@ def without_erased(summary: dict, settings: Settings) -> dict:
     images = summary.get("images")
     if not isinstance(images, dict) or not images.get("set_aside"):
         return summary
-    erased = _erased_in(images["set_aside"], settings)
-    if not erased:
+    patterns = [id_pattern(student_id) for student_id in _erased_in(images["set_aside"], settings)]
+    kept = [item for item in images["set_aside"]
+            if item.get("reason") != ERASED_REASON and not any(_names(item, p) for p in patterns)]
+    if len(kept) == len(images["set_aside"]):
         return summary
-    patterns = [id_pattern(student_id) for student_id in erased]
-    kept = [item for item in images["set_aside"] if not any(_names(item, p) for p in patterns)]
     counted = {**images, "set_aside": kept, ERASED_ASIDE_KEY: len(images["set_aside"]) - len(kept)}
     return {**summary, "images": counted}

@@ -107,6 +107,8 @@ def test_later_run_summaries_count_erased_students_instead_of_naming_them(tmp_pa
     summary = without_erased({"reference": {}, "images": {"images_scored": 1, "set_aside": aside}}, settings)
     assert summary["images"]["set_aside"] == aside[3:] and summary["images"][ERASED_ASIDE_KEY] == 3
     assert without_erased({"images": {"set_aside": aside[3:]}}, settings) == {"images": {"set_aside": aside[3:]}}
+    storeless = without_erased({"images": {"set_aside": aside}}, make_settings(tmp_path / "no-store", data))
+    assert storeless["images"]["set_aside"] == aside[1:] and storeless["images"][ERASED_ASIDE_KEY] == 1
 
 
 # --- the cleaners one by one ------------------------------------------------------------
