@@ -156,15 +156,15 @@ def clean_home(settings: Settings, student_id: str, traces: StudentTraces, cohor
     reports = delete_reports(settings.reports_dir, student_id, traces.pseudonyms)
     done = {
         f"run summaries ({settings.home}/run-*.json)":
-            f"{scrub_run_summaries(settings.home, student_id)} entries removed",
+            f"entries removed: {scrub_run_summaries(settings.home, student_id)}",
         f"at-risk reports ({settings.reports_dir})":
-            f"{len(reports)} files deleted" + (" (run vadgrade report for new ones)" if reports else ""),
+            f"files deleted: {len(reports)}" + (" (run vadgrade report for new ones)" if reports else ""),
         f"Parquet exports ({settings.exports_dir})":
-            f"{scrub_exports(settings.exports_dir, student_id, traces.pseudonyms, cohorts)} rows removed",
+            f"rows removed: {scrub_exports(settings.exports_dir, student_id, traces.pseudonyms, cohorts)}",
         f"face crops ({settings.stored_crops_dir})":
-            f"{delete_crops(settings.stored_crops_dir, traces.faces)} files deleted",
+            f"files deleted: {delete_crops(settings.stored_crops_dir, traces.faces)}",
         f"model input examples ({settings.artifacts_dir})":
-            f"{delete_input_examples(settings.artifacts_dir)} files deleted",
+            f"files deleted: {delete_input_examples(settings.artifacts_dir)}",
     }
     log.info("cleaned the home of an erased student: %s", "; ".join(done.values()))
     return done
