@@ -8,7 +8,7 @@ WHERE student_id = $student_id
 UNION
 SELECT DISTINCT i.source, f.face_idx
 FROM face_observations AS f
-JOIN images AS i USING (content_hash, model_version)
+JOIN images AS i USING (cohort, content_hash, model_version)
 WHERE f.student_id = $student_id
   AND ($cohort IS NULL OR f.cohort = $cohort)
   AND i.student_id IS NULL
