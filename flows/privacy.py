@@ -46,15 +46,22 @@ def withhold(fn: Callable[..., Any]) -> Callable[..., Any]:
         except WithheldError:
             raise
         except Exception as exc:            # BaseException (Prefect's pause/abort, Ctrl-C) passes
-            token = uuid.uuid4().hex
-            _ORIGINALS[token] = exc
-            while len(_ORIGINALS) > _KEEP:
-                _ORIGINALS.popitem(last=False)
-            raise WithheldError(type(exc).__name__, fn.__name__, token) from None
+            kind, token = type(exc).__name__, _remember(exc)
+        # Raised outside the handler, so it has no __context__: tblib's pickling (installed by
+        # Dask's distributed) would otherwise pickle the original along with it.
+        raise WithheldError(kind, fn.__name__, token)
     # Prefect resolves string annotations in the wrapper's module, where e.g. Settings is
     # unknown: hand it the signature with the types already resolved in fn's own module.
     wrapper.__signature__ = inspect.signature(fn, eval_str=True)
     return wrapper
+
+
+def _remember(exc: BaseException) -> str:
+    token = uuid.uuid4().hex
+    _ORIGINALS[token] = exc
+    while len(_ORIGINALS) > _KEEP:
+        _ORIGINALS.popitem(last=False)
+    return token
 
 
 def original(exc: BaseException) -> BaseException:

@@ -1,6 +1,7 @@
 """Prefect never sees what a failure says, nor what a flow returns: both can name students."""
 from __future__ import annotations
 
+import cloudpickle
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
@@ -52,3 +53,14 @@ def test_results_are_not_persisted_even_when_prefect_is_told_to(tmp_path):
     with temporary_settings({PREFECT_RESULTS_PERSIST_BY_DEFAULT: True, PREFECT_LOCAL_STORAGE_PATH: tmp_path}):
         assert _summary_flow()["set_aside"][0]["path"] == IMAGE
     assert files_naming([tmp_path], SECRET) == []
+
+
+def test_a_withheld_error_pickles_without_the_original_even_with_tblib():
+    """Dask's distributed installs tblib, which pickles tracebacks and chained exceptions."""
+    from tblib import pickling_support
+    pickling_support.install()
+    with pytest.raises(WithheldError) as caught:
+        _score.fn(IMAGE)
+    assert caught.value.__context__ is None and SECRET not in repr(caught.value)
+    assert SECRET.encode() not in cloudpickle.dumps(caught.value)
+    assert SECRET in str(original(caught.value))

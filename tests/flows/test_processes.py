@@ -108,7 +108,7 @@ def test_ui_ends_mlflow_and_its_workers_on_sigterm(tmp_path):
 
 def test_a_sigkilled_run_leaves_no_prefect_server(cohort_copy, tmp_path):
     env = _env(tmp_path, VADGRADE_DATA_DIR=str(cohort_copy), VADGRADE_COHORT="test-cohort",
-               VADGRADE_AFFECT__NUM_WORKERS="0", COLUMNS="200")
+               VADGRADE_AFFECT__NUM_WORKERS="0", VADGRADE_ACADEMIC__N_SPLITS="3", COLUMNS="200")
     proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "run"], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     server = None
