@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from affect.extraction import crop_stem
 import warehouse
 from flows.cli import app
-from flows.erasure import (ERASED_ASIDE_KEY, REMOVED_KEY, delete_crops, delete_reports, id_pattern,
-                           scrub_exports, scrub_run_summaries, without_erased)
+from flows.erasure import (ERASED_ASIDE_KEY, REMOVED_KEY, delete_crops, delete_input_examples, delete_reports,
+                           id_pattern, scrub_exports, scrub_run_summaries, without_erased)
 from flows.pipeline import load_reference_task
 from flows.settings import WarehouseSettings
 from tests.flows.conftest import files_naming, make_settings
@@ -158,3 +158,12 @@ def test_crops_of_the_students_faces_are_deleted(tmp_path):
     assert delete_crops(tmp_path, [("own.png", None), ("frame.jpg", 1)]) == 3
     assert [p.name for p in tmp_path.iterdir()] == [f"{crop_stem('frame.jpg')}_0.png"]
     assert delete_crops(tmp_path / "absent", [("own.png", None)]) == 0
+
+
+def test_input_examples_of_earlier_models_are_deleted(tmp_path):
+    model = tmp_path / "models" / "m-1" / "artifacts"
+    model.mkdir(parents=True)
+    for name in ("input_example.json", "serving_input_example.json", "MLmodel", "model.skops"):
+        (model / name).write_text("{}")
+    assert delete_input_examples(tmp_path) == 2
+    assert sorted(p.name for p in model.iterdir()) == ["MLmodel", "model.skops"]
