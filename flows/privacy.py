@@ -36,6 +36,9 @@ class WithheldError(RuntimeError):
     def __str__(self) -> str:
         return f"{self.kind} in {self.where} (text withheld from Prefect; vadgrade prints it)"
 
+    def __repr__(self) -> str:                # what Prefect's logs show: no token noise
+        return f"{type(self).__name__}({str(self)!r})"
+
 
 def withhold(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap `fn` so any exception leaves it as a WithheldError (Prefect's own signals pass)."""
