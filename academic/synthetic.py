@@ -17,12 +17,12 @@ Latent model (per student i, session s = 1..S, test k = 1..K):
     dominance_is = tanh(0.30 e_i + N(0, 0.35))
     final_i      = clip(62 + 12 a_i + 4 g_i + affect_effect * e_i + N(0, 5), 0, 100)
 
-Calibration: with affect_effect = 0, GPA and the tests explain about 83 % of the
-final grade's variance (a linear fit on 200,000 students; real gradebooks with term
-grades sit near 80 %), sd(final) ~ 13.6 and ~19 % of students end below 50.
-`affect_effect` is in grade points per SD of engagement: at 3 (the demo), engagement
+Calibration (a linear fit on 200,000 generated students): at affect_effect = 3 (the
+demo), GPA and the tests explain 79 % of the final grade's variance (83 % at 0; real
+gradebooks with term grades sit near 80 %), sd(final) ~ 13.9 and ~19 % of students
+end below 50. `affect_effect` is in grade points per SD of engagement: at 3, engagement
 correlates r ~ 0.21 with the final grade and, were it measured perfectly, would add
-~0.05 to R² beyond learning (an MSE reduction of at most affect_effect² = 9).
+0.05 to R² beyond learning, an MSE reduction of at most affect_effect² = 9.
 
 Expression probabilities per session are a softmax over fixed linear scores of
 (valence, arousal, dominance), so `emo_share_<expression>` also reflect e_i.
