@@ -45,11 +45,21 @@ def test_constructor_args_pass_through_and_n_jobs_is_one(name, data):
 
 def test_linear_baseline_is_standardised_ridge_with_its_penalty_chosen_inside_the_fit(data):
     frame, X, y = data
-    pipeline = make_pipeline(LINEAR_BASELINE, **_columns(frame), alphas=(0.1, 10.0)).fit(X, y)
-    assert list(pipeline.named_steps) == ["prep", "scale", "model"]
-    assert pipeline.named_steps["model"].alpha_ in (0.1, 10.0)
+    pipeline = make_pipeline(LINEAR_BASELINE, **_columns(frame), alphas=(1.0, 10.0)).fit(X, y)
+    assert list(pipeline.named_steps) == ["prep", "range", "scale", "model"]
+    assert pipeline.named_steps["model"].alpha_ in (1.0, 10.0)
     scaled = pipeline[:-1].transform(X)
     np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-9)
+
+
+def test_linear_baseline_does_not_extrapolate_beyond_the_training_range(data):
+    frame, X, y = data
+    pipeline = make_pipeline(LINEAR_BASELINE, **_columns(frame)).fit(X, y)
+    far = X.iloc[[0]].copy()
+    far["emo_valence_mean"] = X["emo_valence_mean"].max() + 50.0   # far outside anything seen
+    edge = X.iloc[[0]].copy()
+    edge["emo_valence_mean"] = X["emo_valence_mean"].max()
+    assert pipeline.predict(far) == pytest.approx(pipeline.predict(edge))
 
 
 def test_attendance_block_fills_zero_with_an_indicator_and_affect_adds_none(data):
