@@ -4,12 +4,8 @@ Every predictor is `Pipeline([("prep", ColumnTransformer), ("model", regressor)]
 imputation is learned inside each CV fold (cross_validate clones the whole pipeline)
 and the refitted champion carries its own preprocessing into MLflow. On grades alone a
 plain linear model often beats the ensembles, so without the linear baseline (`ridge`)
-the ensembles cannot show that they earn their place. It adds two steps before its
-model: ("range", MinMaxScaler(clip=True)) holds a held-out student's values inside the
-training fold's range, and ("scale", StandardScaler()) gives the penalty comparable
-scales. Trees need neither: they never extrapolate. A line does, without bound: in the
-demo one student's lowest arousal sat 19 SD above everyone else's and a fold's ridge
-predicted them ~100 points off.
+the ensembles cannot show that they earn their place; it adds ("scale",
+StandardScaler()) before its model so the penalty sees comparable scales.
 """
 from __future__ import annotations
 
@@ -57,19 +53,27 @@ def _regressor(name: str, random_state: int, params: dict[str, Any]) -> Regresso
 def make_preprocessor(learning_columns: Sequence[str], attendance_columns: Sequence[str] = (),
                       affect_columns: Sequence[str] = ()) -> ColumnTransformer:
     """Median-impute learning columns; attendance counts of a never-seen student are 0, plus
-    a missing indicator; median-impute affect columns without indicators.
+    a missing indicator; median-impute affect columns without indicators, then hold a
+    held-out student's affect values inside the training fold's range.
 
     A student with no face observations is informative in itself (absent, camera-shy).
     That information belongs to attendance: were the affect block to add indicators too
     (std needs two faces, a slope two sessions), "affect adds to attendance" could again
     mean only "being seen adds".
+
+    The range clip changes nothing for trees (a monotone map; they never extrapolate)
+    but bounds the linear baseline: in the demo one student's lowest arousal sat 19 SD
+    above every other student's and a fold's ridge predicted them ~100 points off.
+    Learning columns are not clipped: a test score below anyone's should lower a
+    prediction further, and the at-risk students are the ones at that edge.
     """
     blocks = [("learning", SimpleImputer(strategy="median"), list(learning_columns))]
     if attendance_columns:
         blocks.append(("attendance", SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True),
                        list(attendance_columns)))
     if affect_columns:
-        blocks.append(("affect", SimpleImputer(strategy="median"), list(affect_columns)))
+        affect = Pipeline([("impute", SimpleImputer(strategy="median")), ("range", MinMaxScaler(clip=True))])
+        blocks.append(("affect", affect, list(affect_columns)))
     return ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
 
 
@@ -87,7 +91,7 @@ def make_pipeline(
     `n_jobs` is always 1 and `random_state` always the given seed, so runs repeat exactly
     and never fight the extractor's training for cores.
     """
-    scale = [("range", MinMaxScaler(clip=True)), ("scale", StandardScaler())] if model == LINEAR_BASELINE else []
+    scale = [("scale", StandardScaler())] if model == LINEAR_BASELINE else []
     return Pipeline([
         ("prep", make_preprocessor(learning_columns, attendance_columns, affect_columns)),
         *scale,

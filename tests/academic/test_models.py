@@ -46,13 +46,13 @@ def test_constructor_args_pass_through_and_n_jobs_is_one(name, data):
 def test_linear_baseline_is_standardised_ridge_with_its_penalty_chosen_inside_the_fit(data):
     frame, X, y = data
     pipeline = make_pipeline(LINEAR_BASELINE, **_columns(frame), alphas=(1.0, 10.0)).fit(X, y)
-    assert list(pipeline.named_steps) == ["prep", "range", "scale", "model"]
+    assert list(pipeline.named_steps) == ["prep", "scale", "model"]
     assert pipeline.named_steps["model"].alpha_ in (1.0, 10.0)
     scaled = pipeline[:-1].transform(X)
     np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-9)
 
 
-def test_linear_baseline_does_not_extrapolate_beyond_the_training_range(data):
+def test_linear_baseline_extrapolates_learning_but_not_affect_beyond_the_training_range(data):
     frame, X, y = data
     pipeline = make_pipeline(LINEAR_BASELINE, **_columns(frame)).fit(X, y)
     far = X.iloc[[0]].copy()
@@ -60,6 +60,9 @@ def test_linear_baseline_does_not_extrapolate_beyond_the_training_range(data):
     edge = X.iloc[[0]].copy()
     edge["emo_valence_mean"] = X["emo_valence_mean"].max()
     assert pipeline.predict(far) == pytest.approx(pipeline.predict(edge))
+    weak = X.iloc[[0]].copy()
+    weak[learning_columns(frame)[1:]] = 0.0   # every test below anyone's score
+    assert pipeline.predict(weak) < pipeline.predict(X).min() - 10
 
 
 def test_attendance_block_fills_zero_with_an_indicator_and_affect_adds_none(data):
