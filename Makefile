@@ -31,6 +31,7 @@ bench: venv
 	$(PY) benchmarks/pipeline_speed.py
 	$(PY) benchmarks/sample_faces.py
 	$(PY) benchmarks/robustness.py
+	$(PY) benchmarks/power.py --reps 20
 
 clean:
 	rm -rf $(VENV) .vadgrade

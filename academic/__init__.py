@@ -1,6 +1,7 @@
-"""academic: grade predictors with and without emotion features, tracked in MLflow.
+"""academic: grade predictors on learning, + attendance, + affect features, tracked in MLflow.
 
 features (feature sets, join) -> models (pipeline factory) -> evaluate (repeated CV,
-corrected t-test, champion) -> tracking (MLflow edge) and report (at-risk CSV + HTML).
-`synthetic` makes cohorts with a known answer for tests and sample data.
+corrected t-test and minimum detectable effect per step, champion) -> conformal (CV+
+intervals, their coverage) -> tracking (MLflow edge) and report (at-risk CSV + HTML).
+`synthetic` makes cohorts with a known answer for tests, benchmarks and sample data.
 """

@@ -1,9 +1,13 @@
-"""Repeated K-fold comparison of grade predictors with and without emotion features.
+"""Repeated K-fold comparison of grade predictors on nested feature sets.
 
 Every model x feature set is scored on the SAME folds (one list of splits is built
 up front), so per-fold MSE differences are paired and the corrected resampled t-test
-of Nadeau & Bengio (2003) applies. Everything learned (imputers, trees) is fitted
-inside the folds by `cross_validate`, which clones the whole pipeline per split.
+of Nadeau & Bengio (2003) applies, once per step (learning -> +attendance,
++attendance -> +affect). Beside each test stands the smallest MSE reduction that
+test would detect with 80 % power, from the same fold-to-fold variance: a p above
+0.05 next to a large detectable effect says "this cohort cannot tell", not "no
+effect". Everything learned (imputers, scalers, trees) is fitted inside the folds by
+`cross_validate`, which clones the whole pipeline per split.
 """
 from __future__ import annotations
 
@@ -13,23 +17,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from sklearn.model_selection import RepeatedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
 from academic.errors import InsufficientDataError
 from academic.features import (
+    AFFECT_BLOCK,
+    ATTENDANCE_BLOCK,
     FEATURE_SETS,
-    LEARNING_EMOTION,
-    LEARNING_ONLY,
-    emotion_columns,
+    LEARNING_BLOCK,
+    STEPS,
+    TARGET,
+    feature_blocks,
     labelled,
     labelled_xy,
-    learning_columns,
 )
 from academic.models import MODEL_NAMES, make_pipeline
 
 MIN_PER_FOLD = 2  # R² and a fold MSE need at least two held-out students.
+ALPHA = 0.05      # one-sided level of every step's test
+POWER = 0.80      # power at which the minimum detectable effect is stated
 
 _SCORING = {
     "mse": "neg_mean_squared_error",
@@ -38,8 +46,9 @@ _SCORING = {
     "r2": "r2",
 }
 
-_COMPARISON_COLUMNS = ["model", "mse_learning_only", "mse_learning_emotion", "mse_reduction",
-                       "t", "df", "p_one_sided", "p_two_sided"]
+_COMPARISON_COLUMNS = ["model", "added", "baseline", "extended", "mse_baseline", "mse_extended",
+                       "mse_reduction", "t", "df", "p_one_sided", "p_two_sided", "detected",
+                       "mde_mse", "mde_rmse", "mde_r2", "rmse_baseline", "rmse_extended"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,11 @@ class CVResults:
     summary:    one row per model x feature set (mse/rmse/mae/r2 mean and std over folds)
     folds:      one row per model x feature set x split (repeat, fold, mse, rmse, mae, r2)
     oof:        out-of-fold predictions: model, feature_set, repeat, pseudonym, actual, predicted
-    comparison: one row per model: learning-only vs learning+emotion corrected t-test
+    comparison: one row per model x step (`added` = attendance | affect): baseline and
+                extended feature set, their mean MSE, the corrected t-test of the paired
+                per-split differences, `detected` (p_one_sided < ALPHA), the minimum
+                detectable MSE reduction (`mde_mse`; 80 % power, one-sided 0.05) and the
+                same in grade points of RMSE (`mde_rmse`) and in R² (`mde_r2`)
     """
 
     summary: pd.DataFrame
@@ -75,7 +88,12 @@ class Champion:
     pseudonyms: pd.Series
 
 
-def corrected_resampled_ttest(diffs: np.ndarray, n_train: int, n_test: int) -> tuple[float, float, float, float]:
+def _standard_error(diffs: np.ndarray, n_train: float, n_test: float) -> float:
+    """Nadeau–Bengio standard error of mean(d): sqrt((1/J + n_test/n_train) * var(d, ddof=1))."""
+    return float(np.sqrt((1.0 / len(diffs) + n_test / n_train) * diffs.var(ddof=1)))
+
+
+def corrected_resampled_ttest(diffs: np.ndarray, n_train: float, n_test: float) -> tuple[float, float, float, float]:
     """Nadeau–Bengio corrected resampled t-test on paired per-split differences.
 
     With J = k * r splits and d_j = MSE_a,j - MSE_b,j:
@@ -87,15 +105,36 @@ def corrected_resampled_ttest(diffs: np.ndarray, n_train: int, n_test: int) -> t
     Returns (t, df, p_one_sided for mean(d) > 0, p_two_sided).
     """
     diffs = np.asarray(diffs, dtype=float)
-    n = len(diffs)
-    df = n - 1
+    df = len(diffs) - 1
     mean = float(diffs.mean())
-    var = float(diffs.var(ddof=1))
-    if var == 0.0:
+    se = _standard_error(diffs, n_train, n_test)
+    if se == 0.0:
         t = 0.0 if mean == 0.0 else float(np.copysign(np.inf, mean))
     else:
-        t = mean / np.sqrt((1.0 / n + n_test / n_train) * var)
+        t = mean / se
     return t, float(df), float(stats.t.sf(t, df)), float(2 * stats.t.sf(abs(t), df))
+
+
+def minimum_detectable_difference(diffs: np.ndarray, n_train: float, n_test: float, *,
+                                  alpha: float = ALPHA, power: float = POWER) -> float:
+    """Smallest true mean(d) that the one-sided corrected test detects with `power`.
+
+    A sensitivity figure, not "observed power": it uses only the spread of the paired
+    per-split differences, never their mean. With se the test's corrected standard
+    error and df = J - 1, it solves P(T' > t_{1-alpha, df}) = power for a noncentral
+    t T' with noncentrality delta / se, and returns delta.
+    """
+    diffs = np.asarray(diffs, dtype=float)
+    df = len(diffs) - 1
+    se = _standard_error(diffs, n_train, n_test)
+    if se == 0.0:
+        return 0.0
+    critical = float(stats.t.ppf(1 - alpha, df))
+    shortfall = lambda nc: float(stats.nct.sf(critical, df, nc)) - power  # noqa: E731
+    high = critical + 1.0
+    while shortfall(high) < 0:
+        high *= 2
+    return float(optimize.brentq(shortfall, 0.0, high)) * se
 
 
 def check_enough_labelled(n: int, n_splits: int) -> None:
@@ -111,7 +150,12 @@ def check_enough_labelled(n: int, n_splits: int) -> None:
         )
 
 
-def _splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) index pairs every configuration is scored on.
+
+    The first `n_splits` pairs (repeat 0) are also the folds of the report's CV+
+    intervals (`academic.conformal`), so both speak of the same held-out students.
+    """
     if n_splits < 2 or n_repeats < 1:
         raise ValueError(f"need n_splits >= 2 and n_repeats >= 1; got {n_splits} and {n_repeats}")
     check_enough_labelled(n, n_splits)
@@ -121,8 +165,10 @@ def _splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np.n
 
 def _pipeline_for(frame: pd.DataFrame, model: str, feature_set: str, seed: int,
                   model_params: Mapping[str, Mapping[str, Any]]) -> Pipeline:
-    emotion = emotion_columns(frame) if feature_set == LEARNING_EMOTION else []
-    return make_pipeline(model, learning_columns=learning_columns(frame), emotion_columns=emotion,
+    blocks = feature_blocks(frame, feature_set)
+    return make_pipeline(model, learning_columns=blocks[LEARNING_BLOCK],
+                         attendance_columns=blocks.get(ATTENDANCE_BLOCK, []),
+                         affect_columns=blocks.get(AFFECT_BLOCK, []),
                          random_state=seed, **model_params.get(model, {}))
 
 
@@ -140,22 +186,38 @@ def _summarise(folds: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def compare_feature_sets(folds: pd.DataFrame, n_train: int, n_test: int) -> pd.DataFrame:
-    """Per model: does adding emotion features lower the per-split MSE?"""
+def _compare_step(model: str, step: tuple[str, str, str], wide: pd.DataFrame, n_train: float,
+                  n_test: float, target_variance: float) -> dict[str, Any]:
+    """One row of the comparison: does adding `step`'s block lower `model`'s per-split MSE?"""
+    added, baseline, extended = step
+    diffs = (wide[baseline] - wide[extended]).to_numpy()
+    t, df, p_one, p_two = corrected_resampled_ttest(diffs, n_train, n_test)
+    mse_baseline, mse_extended = float(wide[baseline].mean()), float(wide[extended].mean())
+    mde = minimum_detectable_difference(diffs, n_train, n_test)
+    return {
+        "model": model, "added": added, "baseline": baseline, "extended": extended,
+        "mse_baseline": mse_baseline, "mse_extended": mse_extended, "mse_reduction": float(diffs.mean()),
+        "t": t, "df": df, "p_one_sided": p_one, "p_two_sided": p_two, "detected": bool(p_one < ALPHA),
+        "mde_mse": mde,
+        # RMSE is what a teacher reads: how far the typical error would have to fall.
+        "mde_rmse": float(np.sqrt(mse_baseline) - np.sqrt(max(mse_baseline - mde, 0.0))),
+        "mde_r2": mde / target_variance if target_variance > 0 else float("nan"),
+        "rmse_baseline": float(np.sqrt(mse_baseline)), "rmse_extended": float(np.sqrt(mse_extended)),
+    }
+
+
+def compare_feature_sets(folds: pd.DataFrame, n_train: float, n_test: float,
+                         target_variance: float = float("nan")) -> pd.DataFrame:
+    """Per model and step (+attendance, +affect): the paired corrected t-test and its power.
+
+    `target_variance` (of the labelled final grades) turns the detectable MSE reduction
+    into an R² gain.
+    """
     rows = []
     for model, group in folds.groupby("model", sort=False):
         wide = group.pivot(index="split", columns="feature_set", values="mse")
-        if not {LEARNING_ONLY, LEARNING_EMOTION} <= set(wide.columns):
-            continue
-        diffs = (wide[LEARNING_ONLY] - wide[LEARNING_EMOTION]).to_numpy()
-        t, df, p_one, p_two = corrected_resampled_ttest(diffs, n_train, n_test)
-        rows.append({
-            "model": model,
-            "mse_learning_only": float(wide[LEARNING_ONLY].mean()),
-            "mse_learning_emotion": float(wide[LEARNING_EMOTION].mean()),
-            "mse_reduction": float(diffs.mean()),
-            "t": t, "df": df, "p_one_sided": p_one, "p_two_sided": p_two,
-        })
+        rows += [_compare_step(str(model), step, wide, n_train, n_test, target_variance)
+                 for step in STEPS if {step[1], step[2]} <= set(wide.columns)]
     return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
 
 
@@ -176,7 +238,7 @@ def evaluate(
     """
     model_params = dict(model_params or {})
     rows = labelled(frame)
-    splits = _splits(len(rows), n_splits, n_repeats, seed)
+    splits = cv_splits(len(rows), n_splits, n_repeats, seed)
     n_test = float(np.mean([len(test) for _, test in splits]))
     n_train = float(np.mean([len(train) for train, _ in splits]))
 
@@ -206,7 +268,8 @@ def evaluate(
         summary=_summarise(folds),
         folds=folds,
         oof=pd.concat(oof_rows, ignore_index=True),
-        comparison=compare_feature_sets(folds, n_train=n_train, n_test=n_test),
+        comparison=compare_feature_sets(folds, n_train=n_train, n_test=n_test,
+                                        target_variance=float(rows[TARGET].var(ddof=1))),
         n_splits=n_splits,
         n_repeats=n_repeats,
         seed=seed,
@@ -221,10 +284,24 @@ def select_champion(results: CVResults) -> tuple[str, str]:
     return str(best["model"]), str(best["feature_set"])
 
 
-def champion_residuals(results: CVResults, model: str, feature_set: str) -> np.ndarray:
-    """Out-of-fold residuals (actual - predicted) of one configuration, for intervals."""
+def flag_metrics(results: CVResults, model: str, feature_set: str, pass_mark: float) -> dict[str, float]:
+    """The at-risk flag (predicted < pass_mark) read as a classifier of actual < pass_mark.
+
+    Out of fold, pooled over the repeats (each labelled student counts once per
+    repeat, each time predicted by a model that never saw them). recall: the share of
+    students below the pass mark that the flag finds; precision: the share of flagged
+    students who were below it. NaN when nobody is below the mark (recall) or nobody
+    is flagged (precision): with few failing students both are rough.
+    """
     oof = results.oof[(results.oof["model"] == model) & (results.oof["feature_set"] == feature_set)]
-    return (oof["actual"] - oof["predicted"]).to_numpy()
+    below, flagged = oof["actual"] < pass_mark, oof["predicted"] < pass_mark
+    hits = float((below & flagged).sum())
+    return {
+        "flag_recall": hits / below.sum() if below.any() else float("nan"),
+        "flag_precision": hits / flagged.sum() if flagged.any() else float("nan"),
+        "n_below_pass": float(below.sum() / results.n_repeats),
+        "n_flagged": float(flagged.sum() / results.n_repeats),
+    }
 
 
 def fit_champion(

@@ -1,8 +1,13 @@
-"""The two feature sets of the study and the join that builds them.
+"""The three nested feature sets of the study and the join that builds them.
 
 Huo & Ge compare a predictor trained on learning data only (GPA + class tests) with
-one that also sees VAD emotion features. Both sets are built from the same joined
-frame, so the comparison differs in the columns only, never in the students.
+one that also sees VAD emotion features. But the per-student emotion frame also says
+how often a student was seen at all (faces observed, sessions seen, never seen), and
+"emotion helps" may only mean "being there helps". So the sets are nested in three
+steps: learning; + attendance (`emo_n_faces`, `emo_n_sessions`, and whether the
+student was never seen); + affect (V/A/D and expression aggregates). Each step is
+tested on its own, and all sets are built from the same joined frame, so they differ
+in the columns only, never in the students.
 """
 from __future__ import annotations
 
@@ -14,13 +19,28 @@ import pandas as pd
 
 from academic.errors import LeakageError
 
-LEARNING_ONLY = "learning-only"
-LEARNING_EMOTION = "learning+emotion"
-FEATURE_SETS: tuple[str, ...] = (LEARNING_ONLY, LEARNING_EMOTION)
+LEARNING = "learning"
+LEARNING_ATTENDANCE = "learning+attendance"
+LEARNING_ATTENDANCE_AFFECT = "learning+attendance+affect"
+FEATURE_SETS: tuple[str, ...] = (LEARNING, LEARNING_ATTENDANCE, LEARNING_ATTENDANCE_AFFECT)
+# Column blocks per feature set; a block is preprocessed the same way in every set.
+LEARNING_BLOCK, ATTENDANCE_BLOCK, AFFECT_BLOCK = "learning", "attendance", "affect"
+_SET_BLOCKS: dict[str, tuple[str, ...]] = {
+    LEARNING: (LEARNING_BLOCK,),
+    LEARNING_ATTENDANCE: (LEARNING_BLOCK, ATTENDANCE_BLOCK),
+    LEARNING_ATTENDANCE_AFFECT: (LEARNING_BLOCK, ATTENDANCE_BLOCK, AFFECT_BLOCK),
+}
+# The two tested steps: (block added, feature set before, feature set after).
+STEPS: tuple[tuple[str, str, str], ...] = (
+    (ATTENDANCE_BLOCK, LEARNING, LEARNING_ATTENDANCE),
+    (AFFECT_BLOCK, LEARNING_ATTENDANCE, LEARNING_ATTENDANCE_AFFECT),
+)
 
 ID_COLUMNS: tuple[str, ...] = ("student_id", "pseudonym")
 TARGET = "final_grade"
 EMOTION_PREFIX = "emo_"
+# Counts, not affect: how much of the student the cameras saw (warehouse agg_student).
+ATTENDANCE_COLUMNS: tuple[str, ...] = ("emo_n_faces", "emo_n_sessions")
 _TEST_COLUMN = re.compile(r"^test_\d+$")
 
 
@@ -34,16 +54,29 @@ def learning_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def emotion_columns(frame: pd.DataFrame) -> list[str]:
+    """Every per-student `emo_` column: attendance counts and affect aggregates."""
     return [c for c in frame.columns if c.startswith(EMOTION_PREFIX)]
+
+
+def attendance_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in emotion_columns(frame) if c in ATTENDANCE_COLUMNS]
+
+
+def affect_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in emotion_columns(frame) if c not in ATTENDANCE_COLUMNS]
+
+
+def feature_blocks(frame: pd.DataFrame, feature_set: str) -> dict[str, list[str]]:
+    """Input columns of `feature_set` present in `frame`, by block (learning, attendance, affect)."""
+    if feature_set not in _SET_BLOCKS:
+        raise ValueError(f"unknown feature set {feature_set!r}; expected one of {FEATURE_SETS}")
+    columns = {LEARNING_BLOCK: learning_columns, ATTENDANCE_BLOCK: attendance_columns, AFFECT_BLOCK: affect_columns}
+    return {block: columns[block](frame) for block in _SET_BLOCKS[feature_set]}
 
 
 def feature_columns(frame: pd.DataFrame, feature_set: str) -> list[str]:
     """Input columns of `feature_set` present in `frame`."""
-    if feature_set == LEARNING_ONLY:
-        return learning_columns(frame)
-    if feature_set == LEARNING_EMOTION:
-        return learning_columns(frame) + emotion_columns(frame)
-    raise ValueError(f"unknown feature set {feature_set!r}; expected one of {FEATURE_SETS}")
+    return [c for columns in feature_blocks(frame, feature_set).values() for c in columns]
 
 
 def join_frames(learning: pd.DataFrame, emotion: pd.DataFrame) -> pd.DataFrame:

@@ -20,8 +20,9 @@ from markupsafe import Markup
 from sklearn.pipeline import Pipeline
 
 from affect.schema import VAD
+from academic.conformal import DEFAULT_LEVEL, cv_plus_intervals
 from academic.explain import occlusion_contributions
-from academic.features import TARGET, class_test_columns, emotion_columns, join_frames
+from academic.features import TARGET, class_test_columns, emotion_columns, join_frames, labelled
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,19 @@ def build_report(
     emotion: pd.DataFrame,
     pipeline: Pipeline,
     *,
-    residuals: np.ndarray,
+    n_splits: int = 5,
+    seed: int = 0,
     pass_mark: float = 50.0,
-    interval: tuple[float, float] = (0.1, 0.9),
+    level: float = DEFAULT_LEVEL,
     display_names: Mapping[str, str] | None = None,
     top_k: int = 3,
 ) -> pd.DataFrame:
     """One row per student of `learning`: predicted grade, interval, band, top factors.
 
-    The interval adds the empirical `interval` quantiles of the champion's out-of-fold
-    residuals (actual - predicted) to each prediction, clipped to 0..100: roughly, 80 %
-    of held-out students landed that close. Factors are occlusion contributions (see
+    The interval is a per-student CV+ interval at `level` (see `academic.conformal`):
+    `pipeline`'s settings refitted on the `n_splits` folds (seed `seed`, the evaluation's
+    first repeat) of the labelled students, widened where needed to hold the champion's
+    own prediction, clipped to 0..100. Factors are occlusion contributions (see
     `explain.occlusion_contributions`) against this cohort's medians, only for groups
     the student has values in; a student without faces says NO_FACES instead. Students that
     already have a final grade were part of the champion's training data, so their
@@ -67,7 +70,9 @@ def build_report(
     frame = join_frames(learning, emotion)
     X = frame.reindex(columns=list(pipeline.feature_names_in_)).astype(float)
     predicted = pipeline.predict(X)
-    low_q, high_q = np.quantile(np.asarray(residuals, dtype=float), interval)
+    known = labelled(frame)
+    low, high = cv_plus_intervals(pipeline, known.reindex(columns=X.columns).astype(float), known[TARGET], X,
+                                  n_splits=n_splits, seed=seed, level=level)
     contributions = occlusion_contributions(pipeline, X, reference=X)
     faces = frame[emotion_columns(frame)].notna().any(axis=1)
     names = display_names or {}
@@ -77,9 +82,9 @@ def build_report(
         "pseudonym": frame["pseudonym"],
         "display_name": [names.get(sid, "") for sid in frame["student_id"]],
         "predicted_grade": predicted.round(1),
-        "interval_low": np.clip(predicted + low_q, *GRADE_RANGE).round(1),
-        "interval_high": np.clip(predicted + high_q, *GRADE_RANGE).round(1),
-        "interval_level": f"{interval[0]:.0%}-{interval[1]:.0%}",
+        "interval_low": np.clip(np.minimum(low, predicted), *GRADE_RANGE).round(1),
+        "interval_high": np.clip(np.maximum(high, predicted), *GRADE_RANGE).round(1),
+        "interval_level": f"{level:.0%}",
         "pass_mark": float(pass_mark),
         TARGET: frame[TARGET],
         "top_factors": _top_factors(contributions, faces, top_k),
@@ -181,9 +186,8 @@ def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
 
 
 def _coverage(level: str) -> int:
-    """'10%-90%' -> 80: the share of held-out students an interval of that level covered."""
-    low, high = (float(part.rstrip("%")) for part in level.split("-"))
-    return round(high - low)
+    """'80%' -> 80: the share of new students an interval of that level is built to cover."""
+    return round(float(level.rstrip("%")))
 
 
 def write_report(
@@ -208,7 +212,6 @@ def write_report(
         model_label=model_label,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         pass_mark=float(frame["pass_mark"].iloc[0]),
-        interval_label=f"the {frame['interval_level'].iloc[0]} quantiles",
         coverage=_coverage(str(frame["interval_level"].iloc[0])),
         counts=frame["band"].value_counts().to_dict(),
         n_students=len(frame),

@@ -2,9 +2,11 @@
 
 Layout of one analysis:
 
-    parent run "grade-predictors <cohort>"     CV settings, p-values per model, champion
-    ├── child "<model> / learning-only"        params, mse/rmse/mae/r2 mean+std, fold_mse
-    ├── child "<model> / learning+emotion"     ... + the paired-test p-values of <model>
+    parent run "grade-predictors <cohort>"     CV settings, per step and model the paired test
+                                               and minimum detectable effect, champion checks
+    ├── child "<model> / learning"             params, mse/rmse/mae/r2 mean+std, fold_mse
+    ├── child "<model> / learning+attendance"  ... + the test of the step that added attendance
+    ├── child "<model> / learning+attendance+affect"  ... + the test of the step that added affect
     └── ...
     parent artifacts: ablation_chart.png, predicted_vs_actual.png, cv_table.csv,
     folds.csv, comparison.csv, oof_predictions.csv, feature_importances.csv/.png,
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -43,11 +45,12 @@ from academic import plots
 from academic.errors import NoChampionError
 from academic.evaluate import Champion, CVResults
 from academic.explain import permutation_importances
-from academic.features import LEARNING_EMOTION
 
 log = logging.getLogger(__name__)
 
 CHAMPION_ALIAS = "champion"
+# Per comparison step (evaluate.compare_feature_sets): test, effect and minimum detectable effect.
+STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "mse_reduction", "t", "mde_mse", "mde_rmse", "mde_r2")
 MODEL_ARTIFACT = "model"
 # MLflow saves scikit-learn models with skops (no arbitrary code on load). skops still
 # asks for these types to be named: tree node storage and the XGBoost booster. They are
@@ -136,9 +139,10 @@ def _log_child(results: CVResults, row: pd.Series, experiment_id: str,
         mlflow.log_params({"model": model, "feature_set": feature_set,
                            **{f"model.{k}": v for k, v in results.estimator_params[model].items()}})
         metrics = {k: float(row[k]) for k in row.index if k.endswith(("_mean", "_std"))}
-        if feature_set == LEARNING_EMOTION and model in set(results.comparison["model"]):
-            paired = results.comparison.set_index("model").loc[model]
-            metrics |= {k: float(paired[k]) for k in ("p_one_sided", "p_two_sided", "mse_reduction", "t")}
+        steps = results.comparison[(results.comparison["model"] == model)
+                                   & (results.comparison["extended"] == feature_set)]
+        for step in steps.to_dict("records"):
+            metrics |= {k: float(step[k]) for k in STEP_METRICS}
         mlflow.log_metrics(metrics)
         folds = results.folds[(results.folds["model"] == model) & (results.folds["feature_set"] == feature_set)]
         for split, mse in zip(folds["split"], folds["mse"]):
@@ -158,12 +162,14 @@ def log_analysis(
     extractor_version: str,
     registered_model_name: str = "vadgrade-grade",
     importance_repeats: int = 10,
+    champion_checks: Mapping[str, float] | None = None,
 ) -> AnalysisRun:
     """Log `results` as one parent run with a child per model x feature set, log the
     refitted `champion` and register it as a new version (the alias is left alone).
 
     `importance_repeats` shuffles per column for the permutation importances; it is
-    the slow part of logging, so tests lower it.
+    the slow part of logging, so tests lower it. `champion_checks` (interval coverage,
+    at-risk flag recall/precision, ...) are logged on the parent as `champion_<name>`.
     """
     tags = {"cohort": cohort, "data_fingerprint": data_fingerprint, "extractor_version": extractor_version}
     with _tracking(tracking_uri) as client, tempfile.TemporaryDirectory() as tmp:
@@ -181,9 +187,9 @@ def log_analysis(
             }
             best = results.summary.set_index(["model", "feature_set"]).loc[(champion.model, champion.feature_set)]
             mlflow.log_metrics({f"champion_{k}": float(best[k]) for k in ("mse_mean", "mse_std", "r2_mean")})
-            mlflow.log_metrics({f"{k}_{row.model}": float(getattr(row, k))
-                                for row in results.comparison.itertuples()
-                                for k in ("p_one_sided", "p_two_sided", "mse_reduction")})
+            mlflow.log_metrics({f"{k}_{step['added']}_{step['model']}": float(step[k])
+                                for step in results.comparison.to_dict("records") for k in STEP_METRICS})
+            mlflow.log_metrics({f"champion_{k}": float(v) for k, v in (champion_checks or {}).items()})
 
             directory = Path(tmp)
             _log_figure(plots.ablation_chart(results.summary, results.comparison), "ablation_chart.png")

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from flows.settings import CONFIG_ENV, Settings
 
-app = typer.Typer(help="vadgrade: classroom affect (VAD + expression) and grade prediction with vs without emotion.",
+app = typer.Typer(help="vadgrade: classroom affect (VAD + expression) and grade prediction on learning, +attendance, +affect.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True)
 log = logging.getLogger("vadgrade")
@@ -279,7 +279,7 @@ def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
 
 @app.command("train-predictors")
 def train_predictors(cohort: CohortOpt = None) -> None:
-    """Rebuild aggregates, cross-validate with vs without emotion, log to MLflow, register the champion."""
+    """Rebuild aggregates, cross-validate learning, +attendance, +affect, log to MLflow, register the champion."""
     from flows.pipeline import build_aggregates, check_trainable, train_and_evaluate
     settings = _settings(cohort=cohort)
     _guard(lambda: check_trainable(settings))

@@ -18,7 +18,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 import affect
 import warehouse
 from academic.errors import InsufficientDataError, LeakageError
-from academic.evaluate import check_enough_labelled, evaluate, fit_champion, select_champion
+from academic.conformal import nested_coverage
+from academic.evaluate import check_enough_labelled, evaluate, fit_champion, flag_metrics, select_champion
 from academic.features import fingerprint, join_frames
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import load_champion, log_analysis, promote
@@ -237,7 +238,7 @@ def _frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 
 @flow(name="train-predictors")
 def train_and_evaluate(settings: Settings | None = None) -> dict:
-    """Repeated K-fold CV with vs without emotion; log to MLflow; register and promote the champion."""
+    """Repeated K-fold CV of learning, +attendance, +affect; log to MLflow; register and promote the champion."""
     settings = _settings(settings)
     a = settings.academic
     learning, emotion, _, version = _frames(settings)
@@ -245,17 +246,23 @@ def train_and_evaluate(settings: Settings | None = None) -> dict:
     results = evaluate(frame, n_splits=a.n_splits, n_repeats=a.n_repeats, seed=a.seed)
     model, feature_set = select_champion(results)
     champion = fit_champion(frame, model, feature_set, seed=a.seed)
+    # How far the report can be trusted: the at-risk flag as a classifier, the intervals' coverage.
+    checks = {**flag_metrics(results, model, feature_set, a.pass_mark),
+              **nested_coverage(champion.pipeline, champion.X, champion.y, n_splits=a.n_splits, seed=a.seed)}
     run = log_analysis(results, champion, tracking_uri=settings.mlflow_uri,
                        artifact_location=settings.artifacts_dir.resolve(), experiment=a.experiment,
                        cohort=settings.cohort, data_fingerprint=fingerprint(frame), extractor_version=version,
-                       registered_model_name=settings.registered_model_name)
+                       registered_model_name=settings.registered_model_name, champion_checks=checks)
     promote(settings.registered_model_name, run.model_version, tracking_uri=settings.mlflow_uri)
     return {"parent_run_id": run.parent_run_id, "champion": f"{model} / {feature_set}",
             "registered_version": run.model_version,
             "mse": results.summary.set_index(["model", "feature_set"])[["mse_mean", "mse_std"]]
             .round(2).reset_index().to_dict("records"),
-            "emotion_vs_learning_only": results.comparison[["model", "mse_reduction", "p_one_sided"]]
-            .round(4).to_dict("records")}
+            "n_labelled": len(champion.y),
+            # Each step beside the smallest MSE reduction (and RMSE drop, grade points) it could detect.
+            "steps": results.comparison[["model", "added", "mse_reduction", "p_one_sided", "detected",
+                                         "mde_mse", "mde_rmse"]].round(4).to_dict("records"),
+            "champion_checks": {k: round(v, 3) for k, v in checks.items()}}
 
 
 @flow(name="write-report")
@@ -266,8 +273,8 @@ def write_report(settings: Settings | None = None) -> dict:
     champ = load_champion(settings.registered_model_name, tracking_uri=settings.mlflow_uri)
     roster = warehouse.read_roster(settings.data_dir / "roster.csv")
     names = dict(zip(roster["student_id"], roster["display_name"].fillna("")))
-    frame = build_report(learning, emotion, champ.pipeline, residuals=champ.residuals,
-                         pass_mark=settings.academic.pass_mark, display_names=names)
+    frame = build_report(learning, emotion, champ.pipeline, n_splits=settings.academic.n_splits,
+                         seed=settings.academic.seed, pass_mark=settings.academic.pass_mark, display_names=names)
     paths = write_report_files(frame, trends, out_dir=settings.reports_dir / settings.cohort, cohort=settings.cohort,
                                model_label=f"{settings.registered_model_name} v{champ.version} "
                                            f"({champ.model}, {champ.feature_set})")

@@ -3,9 +3,13 @@ import pytest
 
 from academic.errors import LeakageError
 from academic.features import (
-    LEARNING_EMOTION,
-    LEARNING_ONLY,
+    ATTENDANCE_COLUMNS,
+    LEARNING,
+    LEARNING_ATTENDANCE,
+    LEARNING_ATTENDANCE_AFFECT,
+    affect_columns,
     emotion_columns,
+    feature_blocks,
     feature_columns,
     fingerprint,
     join_frames,
@@ -19,19 +23,27 @@ def cohort():
     return make_cohort(50, n_tests=5, seed=2, unlabelled_fraction=0.2)
 
 
-def test_feature_sets_differ_only_by_emotion_columns(cohort):
+def test_feature_sets_are_nested_learning_then_attendance_then_affect(cohort):
     learning, emotion, _ = cohort
     frame = join_frames(learning, emotion)
-    only = feature_columns(frame, LEARNING_ONLY)
-    both = feature_columns(frame, LEARNING_EMOTION)
+    only = feature_columns(frame, LEARNING)
+    attendance = feature_columns(frame, LEARNING_ATTENDANCE)
+    everything = feature_columns(frame, LEARNING_ATTENDANCE_AFFECT)
     assert only == ["gpa", "test_01", "test_02", "test_03", "test_04", "test_05"]
-    assert both == only + emotion_columns(emotion)
+    assert attendance == only + list(ATTENDANCE_COLUMNS)
+    assert sorted(everything) == sorted(only + emotion_columns(emotion))
+    assert everything == attendance + affect_columns(frame)
+    # Counts of faces and sessions are attendance, never affect.
+    assert not set(ATTENDANCE_COLUMNS) & set(affect_columns(frame))
+    assert list(feature_blocks(frame, LEARNING_ATTENDANCE)) == ["learning", "attendance"]
+    with pytest.raises(ValueError, match="unknown feature set"):
+        feature_columns(frame, "learning+emotion")
 
 
 def test_xy_keeps_labelled_students_and_no_identifiers(cohort):
     learning, emotion, _ = cohort
     frame = join_frames(learning, emotion)
-    X, y = labelled_xy(frame, LEARNING_EMOTION)
+    X, y = labelled_xy(frame, LEARNING_ATTENDANCE_AFFECT)
     assert len(X) == learning["final_grade"].notna().sum() == len(y)
     assert not {"student_id", "pseudonym", "final_grade"} & set(X.columns)
     # Students without emotion rows stay in, with NaN left for the in-fold imputer.
@@ -54,9 +66,9 @@ def test_target_derived_emotion_feature_is_caught(cohort):
                            + rng.normal(0, 0.005, len(emotion)))
     frame = join_frames(learning, leaky)
     with pytest.raises(LeakageError, match="emo_engagement_score"):
-        labelled_xy(frame, LEARNING_EMOTION)
-    # The learning-only set never sees it, so it stays usable.
-    labelled_xy(frame, LEARNING_ONLY)
+        labelled_xy(frame, LEARNING_ATTENDANCE_AFFECT)
+    # The sets without affect never see it, so they stay usable.
+    labelled_xy(frame, LEARNING_ATTENDANCE)
 
 
 def test_duplicate_students_are_refused(cohort):

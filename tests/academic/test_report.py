@@ -3,19 +3,22 @@ import re
 import numpy as np
 import pytest
 
-from academic.evaluate import champion_residuals, fit_champion
-from academic.features import LEARNING_EMOTION
+from academic.conformal import cv_plus_intervals
+from academic.evaluate import fit_champion
+from academic.features import LEARNING_ATTENDANCE_AFFECT, TARGET, labelled
 from academic.report import AT_RISK, BORDERLINE, NO_FACES, ON_TRACK, build_report, write_report
 
 
 @pytest.fixture(scope="module")
-def champion(class_champion):
-    return class_champion
+def champion(class_study, fast_params):
+    """A configuration that sees every block, so factors of each kind appear (the cohort's
+    own champion may use learning alone)."""
+    return fit_champion(class_study.frame, "xgboost", LEARNING_ATTENDANCE_AFFECT, model_params=fast_params)
 
 
 def _report(study, champion, **kwargs):
-    residuals = champion_residuals(study.results, champion.model, champion.feature_set)
-    return build_report(study.learning, study.emotion, champion.pipeline, residuals=residuals, **kwargs)
+    return build_report(study.learning, study.emotion, champion.pipeline, n_splits=study.results.n_splits,
+                        seed=study.results.seed, **kwargs)
 
 
 @pytest.mark.parametrize("pass_mark", [50.0, 65.0])
@@ -63,20 +66,31 @@ def test_written_files(class_study, champion, tmp_path):
     assert not any(sid in html or sid in csv for sid in class_study.learning["student_id"])
 
 
-def test_interval_comes_from_residual_quantiles(class_study, champion):
-    residuals = np.linspace(-10, 10, 101)
-    frame = build_report(class_study.learning, class_study.emotion, champion.pipeline,
-                         residuals=residuals, interval=(0.1, 0.9))
-    inside = frame[(frame["interval_low"] > 0) & (frame["interval_high"] < 100)]
-    assert (inside["interval_high"] - inside["predicted_grade"]).round(0).eq(8).all()
-    assert (inside["predicted_grade"] - inside["interval_low"]).round(0).eq(8).all()
+def test_intervals_are_per_student_cv_plus_holding_the_prediction(class_study, champion):
+    frame = _report(class_study, champion, level=0.8).set_index("pseudonym")
+    assert frame["interval_level"].eq("80%").all()
+    width = frame["interval_high"] - frame["interval_low"]
+    assert width.nunique() > len(frame) // 2     # per student, not one pooled width
+
+    known = labelled(class_study.frame)
+    X = class_study.frame.set_index("pseudonym")[list(champion.pipeline.feature_names_in_)]
+    low, high = cv_plus_intervals(champion.pipeline, known[list(X.columns)], known[TARGET], X,
+                                  n_splits=class_study.results.n_splits, seed=class_study.results.seed)
+    predicted = frame.loc[X.index, "predicted_grade"].to_numpy()
+    expected_low = np.clip(np.minimum(low, predicted), 0, 100)
+    np.testing.assert_allclose(frame.loc[X.index, "interval_low"], expected_low, atol=0.11)
+    np.testing.assert_allclose(frame.loc[X.index, "interval_high"],
+                               np.clip(np.maximum(high, predicted), 0, 100), atol=0.11)
+
+    wider = _report(class_study, champion, level=0.95).set_index("pseudonym")
+    assert ((wider["interval_high"] - wider["interval_low"]) >= width.reindex(wider.index) - 0.2).all()
 
 
 def test_factors_come_only_from_what_was_observed(class_study, champion, fast_params):
     """A student without faces gets no emotion factor (it would describe imputed medians)."""
-    pipeline = fit_champion(class_study.frame, champion.model, LEARNING_EMOTION, model_params=fast_params).pipeline
-    residuals = champion_residuals(class_study.results, champion.model, LEARNING_EMOTION)
-    frame = build_report(class_study.learning, class_study.emotion, pipeline, residuals=residuals, top_k=8)
+    pipeline = fit_champion(class_study.frame, champion.model, LEARNING_ATTENDANCE_AFFECT,
+                            model_params=fast_params).pipeline
+    frame = build_report(class_study.learning, class_study.emotion, pipeline, top_k=8)
     faceless = ~frame["student_id"].isin(class_study.emotion["student_id"])
     assert faceless.any() and (~faceless).any()
     emotion = ("valence", "arousal", "dominance", "expressions")

@@ -7,8 +7,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from academic.errors import NoChampionError
-from academic.evaluate import champion_residuals
-from academic.features import fingerprint
+from academic.features import LEARNING, LEARNING_ATTENDANCE, LEARNING_ATTENDANCE_AFFECT, fingerprint
+from academic.models import MODEL_NAMES
 from academic.tracking import CHAMPION_ALIAS, load_champion, log_analysis, promote
 
 REGISTERED = "vadgrade-grade-test"
@@ -22,7 +22,8 @@ def logged(class_study, class_champion, tmp_path_factory):
     run = log_analysis(class_study.results, champion, tracking_uri=uri, artifact_location=root / "artifacts",
                        experiment="academic-test", cohort="synthetic-7",
                        data_fingerprint=fingerprint(class_study.frame), extractor_version="vad-r18-test",
-                       registered_model_name=REGISTERED, importance_repeats=2)
+                       registered_model_name=REGISTERED, importance_repeats=2,
+                       champion_checks={"interval_coverage": 0.81, "flag_recall": 0.6, "flag_precision": 0.5})
     return root, uri, run, champion
 
 
@@ -33,18 +34,25 @@ def test_parent_and_one_child_per_configuration(logged):
     assert parent.data.tags["cohort"] == "synthetic-7"
     assert parent.data.tags["extractor_version"] == "vad-r18-test"
     assert parent.data.params["champion_model"] == champion.model
-    assert {"p_one_sided_xgboost", "p_two_sided_adaboost", "champion_mse_mean"} <= set(parent.data.metrics)
+    assert {"p_one_sided_affect_xgboost", "p_two_sided_attendance_ridge", "mde_mse_affect_ridge",
+            "mde_rmse_attendance_adaboost", "champion_mse_mean"} <= set(parent.data.metrics)
+    assert parent.data.metrics["champion_interval_coverage"] == pytest.approx(0.81)
+    assert {"champion_flag_recall", "champion_flag_precision"} <= set(parent.data.metrics)
 
     children = client.search_runs([run.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{run.parent_run_id}'")
-    assert len(children) == 6
+    assert len(children) == len(MODEL_NAMES) * 3
+    assert {c.data.tags["model"] for c in children} >= {"ridge"}
     assert {(c.data.tags["model"], c.data.tags["feature_set"]) for c in children} == set(run.child_run_ids)
     for child in children:
         assert child.data.tags["data_fingerprint"] == parent.data.tags["data_fingerprint"]
         assert {"mse_mean", "mse_std", "rmse_mean", "mae_mean", "r2_mean"} <= set(child.data.metrics)
         assert len(client.get_metric_history(child.info.run_id, "fold_mse")) == 5
-        if child.data.tags["feature_set"] == "learning+emotion":
-            assert "p_one_sided" in child.data.metrics
+        step_metrics = {"p_one_sided", "mse_reduction", "mde_mse", "mde_rmse"}
+        if child.data.tags["feature_set"] in (LEARNING_ATTENDANCE, LEARNING_ATTENDANCE_AFFECT):
+            assert step_metrics <= set(child.data.metrics)
+        else:
+            assert child.data.tags["feature_set"] == LEARNING and not step_metrics & set(child.data.metrics)
 
 
 def test_artifacts_include_charts_and_tables(logged):
@@ -67,8 +75,6 @@ def test_model_is_registered_and_alias_moves_only_on_promote(logged, class_study
     loaded = load_champion(REGISTERED, tracking_uri=uri)
     assert (loaded.model, loaded.feature_set) == (champion.model, champion.feature_set)
     assert loaded.pipeline.predict(champion.X) == pytest.approx(champion.pipeline.predict(champion.X))
-    expected = champion_residuals(class_study.results, champion.model, champion.feature_set)
-    assert sorted(loaded.residuals) == pytest.approx(sorted(expected))
     assert mlflow.get_tracking_uri() != uri  # the global URI was restored
 
 

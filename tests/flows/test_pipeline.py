@@ -46,7 +46,12 @@ def test_pipeline_end_to_end_and_rerun_adds_nothing(small_cohort, tmp_path):
     assert Path(summary["report"]["paths"]["html"]).is_file()
     runs = mlflow.MlflowClient(settings.mlflow_uri).search_runs(
         [mlflow.MlflowClient(settings.mlflow_uri).get_experiment_by_name("vadgrade-grades").experiment_id])
-    assert len(runs) == 1 + 6        # parent + 3 models x 2 feature sets
+    assert len(runs) == 1 + 12       # parent + 4 models x 3 feature sets
+    analysis = summary["analysis"]
+    assert {(row["model"], row["added"]) for row in analysis["steps"]} == {
+        (m, step) for m in ("ridge", "adaboost", "random_forest", "xgboost") for step in ("attendance", "affect")}
+    assert all(row["mde_mse"] >= 0 for row in analysis["steps"])
+    assert {"flag_recall", "flag_precision", "interval_coverage"} <= set(analysis["champion_checks"])
 
     again = ingest_images(settings)
     assert again["images_scored"] == 0 and again["faces_stored"] == 0
