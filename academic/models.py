@@ -72,7 +72,10 @@ def make_preprocessor(learning_columns: Sequence[str], attendance_columns: Seque
         blocks.append(("attendance", SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True),
                        list(attendance_columns)))
     if affect_columns:
-        affect = Pipeline([("impute", SimpleImputer(strategy="median")), ("range", MinMaxScaler(clip=True))])
+        # keep_empty_features: a block with no reading at all (a cohort before its first images,
+        # a fold without any student's slope) stays a constant column instead of vanishing.
+        affect = Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                           ("range", MinMaxScaler(clip=True))])
         blocks.append(("affect", affect, list(affect_columns)))
     return ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
 

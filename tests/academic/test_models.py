@@ -80,3 +80,14 @@ def test_attendance_block_fills_zero_with_an_indicator_and_affect_adds_none(data
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         make_pipeline("svm", learning_columns=["gpa"])
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_pipeline_fits_a_cohort_without_any_face_reading(name, data):
+    """Before its first images a cohort has grades but every emotion column is blank."""
+    frame, X, y = data
+    blank = X.copy()
+    blank[attendance_columns(frame) + affect_columns(frame)] = np.nan
+    size = {} if name == LINEAR_BASELINE else {"n_estimators": 20}
+    predicted = make_pipeline(name, **size, **_columns(frame)).fit(blank, y).predict(blank)
+    assert np.isfinite(predicted).all()
