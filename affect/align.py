@@ -50,7 +50,9 @@ def warp(gray: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     """
     shrink = 1.0 / max(math.sqrt(abs(np.linalg.det(matrix[:, :2]))), 1e-9)
     k = int(min(MAX_SUPERSAMPLE, max(1, math.ceil(shrink - 1e-6))))
-    big = cv2.warpAffine(gray, matrix * k, (out_size * k, out_size * k), flags=cv2.INTER_LINEAR,
+    big_matrix = matrix * k
+    big_matrix[:, 2] += (k - 1) / 2          # pixel centres of the k-times grid
+    big = cv2.warpAffine(gray, big_matrix, (out_size * k, out_size * k), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
     return big if k == 1 else cv2.resize(big, (out_size, out_size), interpolation=cv2.INTER_AREA)
 
