@@ -36,6 +36,7 @@ ImageInput = str | Path | np.ndarray
 Box = tuple[int, int, int, int]   # x, y, w, h in image pixels
 CROP_MAX_SIDE = 128               # inputs no larger are taken as face crops (detect="auto")
 STILL = float("nan")              # frame_time_s of a still image
+OUTPUT_SUFFIXES = (".csv", ".parquet")   # what write_faces writes
 
 
 @dataclass
@@ -198,13 +199,13 @@ def save_crop(crop: np.ndarray, crops_dir: Path, source: str, face_idx: int) -> 
 
 
 def write_faces(frame: pd.DataFrame, path: str | Path) -> Path:
-    """CSV or Parquet by suffix."""
+    """CSV or Parquet by suffix (see OUTPUT_SUFFIXES)."""
     path = Path(path)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{path}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
-    elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
     else:
-        raise ValueError(f"{path}: output must end in .csv or .parquet")
+        frame.to_csv(path, index=False)
     return path
