@@ -44,8 +44,8 @@ class Found:
     """What one image or one sampled video frame gave: faces, or the reason there are none."""
 
     frame_time_s: float
-    detection: Detection | None   # None: the input could not be read (reason says why)
-    reason: str = ""
+    detection: Detection | None   # None: the input could not be read
+    error: str = ""               # why it could not be read
 
 
 class _DecodedImages(Dataset):
@@ -167,7 +167,7 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
             for found in found_list:
                 t, detection = found.frame_time_s, found.detection
                 if detection is None:
-                    rows.append(_empty_row(source, t, STATUS_ERROR, found.reason, info.model_version))
+                    rows.append(_empty_row(source, t, STATUS_ERROR, found.error, info.model_version))
                 elif len(detection.boxes) == 0:
                     rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, info.model_version))
                 for k in range(0 if detection is None else len(detection.boxes)):

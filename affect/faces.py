@@ -27,12 +27,13 @@ from affect.face_check import CROP_FACE_SCORE, check_crop
 
 MAX_PIXELS = 80_000_000     # refuse larger images instead of risking memory (decompression bombs)
 # Detection runs at the photo's own size up to this side; larger photos are detected on a
-# copy this big (JPEGs decode straight to it). A face YuNet can still find there is at least
-# ~12 px, and a 16 px face already reads poorly (robustness: 70.7 %), so nothing is lost
-# that the network could read, at a quarter of the time of a 5000 px photo.
+# copy this big (JPEGs decode straight to about it). A face that shrinks below MIN_FACE
+# there was under ~23 px in a 5000 px photo, and a 16 px face already reads poorly
+# (robustness: 70.7 %); the copy has a quarter of the pixels YuNet would otherwise scan.
 DETECT_MAX_SIDE = 2560
 MIN_FACE = 12               # detections with a box side below this (pixels) are dropped
-GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+HIGH_DEPTH_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}   # decoded to 8-bit gray, scaled
+GRAY_MODES = {"1", "L", "LA"}
 MASK_LEVEL = 128            # masked areas become this flat gray: never detected, never scored
 
 
@@ -66,16 +67,12 @@ def _scaled_to_8bit(im: Image.Image) -> np.ndarray:
 
 def _to_array(im: Image.Image) -> np.ndarray:
     """uint8 gray [H, W] for gray modes, BGR [H, W, 3] otherwise; transparency becomes white."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if im.mode in HIGH_DEPTH_MODES:
         return _scaled_to_8bit(im)
+    gray = im.mode in GRAY_MODES
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        gray = im.mode == "LA"
-        im = im.convert("RGBA")
-        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(background, im)
-        if gray:
-            return np.asarray(im.convert("L"), dtype=np.uint8)
-    if im.mode in GRAY_MODES:
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
+    if gray:
         return np.asarray(im.convert("L"), dtype=np.uint8)
     return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8)[..., ::-1])
 
