@@ -5,7 +5,7 @@ confident "happiness". Three tests, cheapest first, each with a reason for the r
 - flat: the pixels barely vary (blank camera, lens cap, a flat wall);
 - noise: neighbouring pixels are uncorrelated (sensor noise, a broken stream);
 - no face: YuNet, on the crop upscaled to CHECK_SIDE (it finds few faces at 48 px),
-  scores no face above CROP_FACE_SCORE.
+  scores no face above CROP_FACE_SCORE (unless a quicker look at QUICK_SIDE is sure).
 Thresholds come from the FERPlus train and valid crops, with margin (not from the test
 split they are checked on): the least-varied train crop has a pixel std of 9.1 and a
 neighbour correlation of 0.54; the lowest face score over train and valid at 160 px
@@ -22,6 +22,9 @@ from affect.detect import Faces, YuNet
 
 CHECK_SIDE = 160            # crops are upscaled to this side before YuNet looks at them
 CROP_FACE_SCORE = 0.05      # lowest YuNet score that counts as a face in a crop
+# A first look at this side settles most face crops at about 40 % of the cost: 93 % of
+# FERPlus train crops score >= QUICK_SCORE there; no non-face scored above 0.69 (2,350 tried).
+QUICK_SIDE, QUICK_SCORE = 96, 0.8
 FLAT_STD = 5.0              # pixel std (0-255) below which a crop is flat
 NOISE_CORRELATION = 0.3     # mean correlation of horizontal and vertical neighbours below which it is noise
 STATS_SIDE = 48             # flatness and noise are judged at FER2013's size, where the thresholds were set
@@ -47,6 +50,19 @@ def neighbour_correlation(gray: np.ndarray) -> float:
     return float(np.mean([np.corrcoef(x.ravel(), y.ravel())[0, 1] for x, y in pairs]))
 
 
+def faces_in_crop(gray: np.ndarray, detect: YuNet, side: int) -> Faces:
+    """YuNet's faces (score >= CROP_FACE_SCORE) in the crop upscaled to `side`, in the crop's own pixels."""
+    h, w = gray.shape
+    scale = side / max(h, w)
+    big = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_CUBIC)
+    faces = detect(big)
+    faces = faces.subset(faces.scores >= CROP_FACE_SCORE)
+    sx, sy = w / big.shape[1], h / big.shape[0]
+    faces.boxes = faces.boxes * [sx, sy, sx, sy]
+    faces.landmarks = (faces.landmarks + 0.5) * [sx, sy] - 0.5
+    return faces
+
+
 def check_crop(gray: np.ndarray, detect: YuNet) -> CropCheck:
     """Flat, noise or no face (with the reason), or a face; `detect` should run at CROP_FACE_SCORE."""
     small = cv2.resize(gray, (STATS_SIDE, STATS_SIDE), interpolation=cv2.INTER_AREA)
@@ -57,15 +73,9 @@ def check_crop(gray: np.ndarray, detect: YuNet) -> CropCheck:
     if corr < NOISE_CORRELATION:
         return CropCheck(f"looks like noise (neighbour correlation {corr:.2f} < {NOISE_CORRELATION:g}), not a face",
                          0.0, Faces.empty())
-    h, w = gray.shape
-    scale = CHECK_SIDE / max(h, w)
-    big = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_CUBIC)
-    faces = detect(big)
-    faces = faces.subset(faces.scores >= CROP_FACE_SCORE)
-    score = float(faces.scores[0]) if len(faces) else 0.0
+    faces = faces_in_crop(gray, detect, QUICK_SIDE)
+    if not len(faces) or faces.scores[0] < QUICK_SCORE:
+        faces = faces_in_crop(gray, detect, CHECK_SIDE)
     if not len(faces):
-        return CropCheck(f"no face found in the crop (detector score below {CROP_FACE_SCORE:g})", score, faces)
-    sx, sy = w / big.shape[1], h / big.shape[0]                 # back to the crop's own pixels
-    faces.boxes = faces.boxes * [sx, sy, sx, sy]
-    faces.landmarks = (faces.landmarks + 0.5) * [sx, sy] - 0.5
-    return CropCheck("", score, faces)
+        return CropCheck(f"no face found in the crop (detector score below {CROP_FACE_SCORE:g})", 0.0, faces)
+    return CropCheck("", float(faces.scores[0]), faces)

@@ -32,7 +32,7 @@ import affect  # noqa: E402
 from affect.align import aligned_crop  # noqa: E402
 from affect.data import load_ferplus  # noqa: E402
 from affect.detect import YuNet  # noqa: E402
-from affect.face_check import CROP_FACE_SCORE, check_crop  # noqa: E402
+from affect.face_check import CHECK_SIDE, CROP_FACE_SCORE, faces_in_crop  # noqa: E402
 from affect.predict import predict_arrays  # noqa: E402
 from affect.schema import EXPRESSIONS, STATUS_OK  # noqa: E402
 from affect.weights import load_model  # noqa: E402
@@ -100,8 +100,8 @@ def aligned_accuracy(test, model) -> dict:
     detect, side = YuNet(CROP_FACE_SCORE), model[1].input_size
     crops = []
     for image in test.images:
-        check = check_crop(image, detect)
-        crops.append(aligned_crop(image, check.faces.landmarks[0], side) if check.is_face else image)
+        faces = faces_in_crop(image, detect, CHECK_SIDE)
+        crops.append(aligned_crop(image, faces.landmarks[0], side) if len(faces) else image)
     _, probs = predict_arrays(model[0], np.stack(crops), input_size=side, tta_flip=False)
     labelled = test.label >= 0
     return {"accuracy": round(float((probs.argmax(1) == test.label)[labelled].mean()), 4), "n": int(labelled.sum())}
