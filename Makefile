@@ -31,6 +31,9 @@ bench: venv
 	$(PY) benchmarks/pipeline_speed.py
 	$(PY) benchmarks/sample_faces.py
 	$(PY) benchmarks/robustness.py
+	$(PY) benchmarks/detection.py
+	$(PY) benchmarks/yale_expressions.py
+	$(PY) benchmarks/face_check.py
 
 clean:
 	rm -rf $(VENV) .vadgrade
