@@ -1,8 +1,8 @@
 """Sample frames from a video file in memory: one every `interval_s` seconds, never to disk.
 
 Frames are read in order with `grab` (demux and decode) and converted with `retrieve`
-only at sample times, which stays exact for variable frame rates and codecs whose
-seeking lands on the previous key frame. A file that will not open, yields no frame, or
+only at sample times, timed by their own timestamps: exact for variable frame rates,
+and free of the drift of seeking, which lands on the previous key frame in many codecs. A file that will not open, yields no frame, or
 stops well before the length its header states raises `VideoError` with the reason;
 frames sampled before a truncation have already been yielded.
 """
@@ -30,6 +30,16 @@ def is_video(source: object) -> bool:
     return isinstance(source, (str, Path)) and Path(source).suffix.lower() in VIDEO_SUFFIXES
 
 
+def _frame_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
+    """The grabbed frame's timestamp (exact for variable frame rates); index / fps where the container has none."""
+    msec = capture.get(cv2.CAP_PROP_POS_MSEC)
+    if math.isfinite(msec) and msec >= 0 and (msec > 0 or index == 0):
+        return msec / 1000.0
+    if not fps:
+        raise VideoError("the video states neither frame times nor a frame rate")
+    return index / fps
+
+
 def sample_frames(path: str | Path, interval_s: float = FRAME_INTERVAL_S) -> Iterator[tuple[float, np.ndarray]]:
     """(time in seconds, BGR frame) at 0, interval_s, 2 * interval_s, ... up to the end of `path`."""
     if interval_s <= 0:
@@ -46,8 +56,7 @@ def sample_frames(path: str | Path, interval_s: float = FRAME_INTERVAL_S) -> Ite
         stated = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         index, next_time, sampled = 0, 0.0, 0
         while capture.grab():
-            msec = capture.get(cv2.CAP_PROP_POS_MSEC)
-            t = index / fps if fps else msec / 1000.0
+            t = _frame_time(capture, index, fps)
             index += 1
             if t + 1e-6 < next_time:
                 continue
