@@ -164,7 +164,7 @@ class FaceFinder:
         return YuNet(CROP_FACE_SCORE)
 
     def detect(self, image: np.ndarray) -> Detection:
-        """Every face YuNet finds, left to right (a stable face_idx), each aligned to the FER framing."""
+        """Every face YuNet finds, left to right (a stable face_idx), each framed like a FER2013 crop."""
         scale = min(1.0, DETECT_MAX_SIDE / max(image.shape[:2]))
         small = image if scale == 1 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         faces = self._frame_detector(small)

@@ -93,10 +93,11 @@ def score(photos: dict[str, dict], found: dict[str, tuple[np.ndarray, np.ndarray
             "faces": wanted, "detections": n_found}
 
 
-def from_rows(rows) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def from_rows(rows, root: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """affect.extract rows -> photo name -> (boxes, scores) of its faces."""
     ok = rows[rows.status == "ok"]
-    return {Path(src).relative_to(WIDER / "images").as_posix(): (g[["box_x", "box_y", "box_w", "box_h"]].to_numpy(),
-                                                                 g["det_score"].to_numpy())
+    return {Path(src).relative_to(root / "images").as_posix(): (g[["box_x", "box_y", "box_w", "box_h"]].to_numpy(),
+                                                                g["det_score"].to_numpy())
             for src, g in ok.groupby("source")}
 
 
@@ -117,9 +118,9 @@ def tiled(detect: YuNet, image: np.ndarray, upscale: float, grid: int = 2, overl
     return Faces(boxes[keep], np.zeros((len(keep), 5, 2)), scores[keep])
 
 
-def sweep(photos: dict[str, dict], paths: list[Path]) -> dict:
+def sweep(photos: dict[str, dict], paths: list[Path], root: Path) -> dict:
     """Detector alone (no network): threshold, colour vs gray, upscaling and tiling; recall on medium and hard."""
-    images = {p.relative_to(WIDER / "images").as_posix(): decode_image(p) for p in paths}
+    images = {p.relative_to(root / "images").as_posix(): decode_image(p) for p in paths}
     low = YuNet(score_threshold=min(THRESHOLDS))
     variants = {
         "colour": lambda im: low(im),
@@ -180,17 +181,17 @@ def main() -> None:
                                      "runs": [round(r, 2) for r in rates],
                                      "cpu_s_per_photo": round(statistics.median(cpu), 4),
                                      "load_average_1min": [round(x, 2) for x in load]}
-    new.update(score(read_wider(args.data), from_rows(rows)))
+    new.update(score(photos, from_rows(rows, args.data)))
     new["faces_scored"] = int((rows.status == "ok").sum())
     result["yunet"] = new
     if not args.no_baseline:
         rows, rates = old_extract([str(p) for p in paths], runs=args.runs, detect="always")
         result["haar"] = {"rev": HAAR_REV, "workers_0": {"photos_per_s": round(statistics.median(rates), 2),
                                                          "runs": [round(r, 2) for r in rates]},
-                          **score(photos, from_rows(rows)),
+                          **score(photos, from_rows(rows, args.data)),
                           "faces_scored": int((rows.status == "ok").sum())}
     if not args.no_sweep:
-        result["detector_sweep"] = sweep(photos, paths)
+        result["detector_sweep"] = sweep(photos, paths, args.data)
     best = max(new[f"workers_{w}"]["photos_per_s"] for w in args.workers)
     result["bar"] = {"recall": 0.85, "precision": 0.90, "photos_per_s": 8}
     result["pass"] = bool(new["recall"] >= 0.85 and new["precision"] >= 0.90 and best >= 8)
