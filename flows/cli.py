@@ -61,12 +61,13 @@ def _progress() -> Progress:
 def _guard(fn):
     """Turn the product's input errors into one clear message + exit code 2."""
     from affect.data import DatasetError
+    from affect.detect import DetectorError
     from affect.faces import DecodeError
     from academic.errors import InsufficientDataError
     from warehouse.errors import InputError
     try:
         return fn()
-    except (DatasetError, DecodeError, InputError, InsufficientDataError, FileNotFoundError) as exc:
+    except (DatasetError, DecodeError, DetectorError, InputError, InsufficientDataError, FileNotFoundError) as exc:
         _fail(str(exc))
 
 
