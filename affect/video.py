@@ -2,9 +2,10 @@
 
 Frames are read in order with `grab` (demux and decode) and converted with `retrieve`
 only at sample times, timed by their own timestamps: exact for variable frame rates,
-and free of the drift of seeking, which lands on the previous key frame in many codecs. A file that will not open, yields no frame, or
-stops well before the length its header states raises `VideoError` with the reason;
-frames sampled before a truncation have already been yielded.
+and free of the drift of seeking, which lands on the previous key frame in many codecs.
+A file that will not open, yields no frame, or stops well before the length its header
+states raises `VideoError` with the reason; frames sampled before a truncation have
+already been yielded.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def is_video(source: object) -> bool:
 
 
 def _frame_time(capture: cv2.VideoCapture, index: int, fps: float) -> float:
-    """The grabbed frame's timestamp (exact for variable frame rates); index / fps where the container has none."""
+    """The grabbed frame's timestamp (exact for variable frame rates); index / fps where it has none."""
     msec = capture.get(cv2.CAP_PROP_POS_MSEC)
     if math.isfinite(msec) and msec >= 0 and (msec > 0 or index == 0):
         return msec / 1000.0

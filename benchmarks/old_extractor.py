@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-HAAR_REV = "214c067"   # the last commit whose extractor used OpenCV's Haar cascade
+HAAR_REV = "214c067fa2ac11e37edb2f7c1b7651435c725e99"  # last commit with the Haar cascade
 
 _RUNNER = """
 import json, sys, time
@@ -34,7 +34,8 @@ print(json.dumps(rates))
 """
 
 
-def old_extract(paths: list[str], *, rev: str = HAAR_REV, runs: int = 1, **kwargs) -> tuple[pd.DataFrame, list[float]]:
+def old_extract(paths: list[str], *, rev: str = HAAR_REV, runs: int = 1,
+                **kwargs) -> tuple[pd.DataFrame, list[float]]:
     """(faces of the last timed run, inputs/s of each run) from `affect.extract` at commit `rev`."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "affect"], check=True, capture_output=True)
