@@ -20,12 +20,13 @@ import math
 import cv2
 import numpy as np
 
-# right eye, left eye, nose tip, right mouth corner, left mouth corner (x, y); see module docstring
+# YuNet's order (x, y): right eye, left eye, nose tip, right and left mouth corner, the person's
+# right on the image's left; see the module docstring
 FER_LANDMARKS = np.array([
     [0.3086, 0.3816], [0.6914, 0.3816], [0.5000, 0.5971], [0.3451, 0.7599], [0.6549, 0.7599],
 ])
 FER_BOX = (0.0874, 0.0274, 0.8251, 0.9720)   # x, y, w, h of YuNet's box in the same crops
-MAX_SUPERSAMPLE = 4   # a face shrunk more than this is first warped larger, then area-averaged
+MAX_SUPERSAMPLE = 4   # a shrinking face is warped at up to this many times the output size, then area-averaged
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

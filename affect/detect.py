@@ -3,8 +3,8 @@
 YuNet (Apache-2.0, 232 KB; licence and NOTICE beside it in `affect/resources`) runs in
 the pinned OpenCV as `cv2.FaceDetectorYN`, so nothing is downloaded at run time. Its
 SHA-256 is checked when it loads: a swapped or damaged file would change every
-detection silently. On WIDER FACE photos it finds about twice the faces the Haar cascade
-it replaced did (benchmarks/detection.py).
+detection silently. On WIDER FACE group photos it finds twice the faces the Haar cascade
+it replaced did, at higher precision (benchmarks/detection.py).
 """
 from __future__ import annotations
 
