@@ -32,6 +32,9 @@ bench: venv
 	$(PY) benchmarks/sample_faces.py
 	$(PY) benchmarks/robustness.py
 	$(PY) benchmarks/power.py --reps 20
+	$(PY) benchmarks/detection.py
+	$(PY) benchmarks/yale_expressions.py
+	$(PY) benchmarks/face_check.py
 
 clean:
 	rm -rf $(VENV) .vadgrade

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from affect.schema import CATEGORY_ALIASES, EXPRESSIONS, FER2013_TO_FERPLUS, VAD
+from affect.schema import CATEGORY_ALIASES, EXPRESSIONS, FER2013_TO_FERPLUS, IMAGE_SUFFIXES, VAD
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,6 @@ N_EXPR = len(EXPRESSIONS)
 FERPLUS_VOTE_COLUMNS = (*EXPRESSIONS, "unknown", "NF")
 FERPLUS_SPLITS = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Test"}
 FER2013_USAGE = {"train": "Training", "valid": "PublicTest", "test": "PrivateTest"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 class DatasetError(ValueError):

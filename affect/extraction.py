@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +21,13 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from affect.faces import DecodeError, Detection, FaceDetector, decode_gray, is_crop
+from affect.detect import SCORE_THRESHOLD
+from affect.faces import MIN_FACE, DecodeError, Detection, FaceFinder, decode_image, is_crop, masked
 from affect.model import VadExpressionNet
 from affect.predict import forward_batch, resolve_device
 from affect.schema import (BOX_COLUMNS, EXPRESSIONS, FACE_COLUMNS, PROB_COLUMNS, STATUS_ERROR,
                            STATUS_NO_FACE, STATUS_OK, VAD)
+from affect.video import FRAME_INTERVAL_S, VideoError, is_video, sample_frames
 from affect.weights import ModelInfo, load_model
 
 log = logging.getLogger(__name__)
@@ -31,35 +35,55 @@ log = logging.getLogger(__name__)
 ImageInput = str | Path | np.ndarray
 Box = tuple[int, int, int, int]   # x, y, w, h in image pixels
 CROP_MAX_SIDE = 128               # inputs no larger are taken as face crops (detect="auto")
-MIN_FACE = 40                     # smallest face side the detector looks for, in pixels
+STILL = float("nan")              # frame_time_s of a still image
+OUTPUT_SUFFIXES = (".csv", ".parquet")   # what write_faces writes
+
+
+@dataclass
+class Found:
+    """What one image or one sampled video frame gave: faces, or the reason there are none."""
+
+    frame_time_s: float
+    detection: Detection | None   # None: the input could not be read
+    error: str = ""               # why it could not be read
 
 
 class _DecodedImages(Dataset):
-    """Decode + detect one input per item; errors become data, never exceptions."""
+    """Decode + detect one input per item (every sampled frame of a video); errors become data."""
 
     def __init__(self, images: Sequence[ImageInput], detect: str, crop_max_side: int, out_size: int,
-                 min_face: int, masks: Sequence[Sequence[Box]] | None):
-        self.images, self.detect, self.crop_max_side = images, detect, crop_max_side
-        self.out_size, self.min_face, self.masks = out_size, min_face, masks
-        self._detector: FaceDetector | None = None
+                 min_face: int, masks: Sequence[Sequence[Box]] | None, *, score_threshold: float = SCORE_THRESHOLD,
+                 align: bool = True, frame_interval_s: float = FRAME_INTERVAL_S):
+        self.images, self.detect, self.crop_max_side, self.masks = images, detect, crop_max_side, masks
+        self.frame_interval_s = frame_interval_s
+        self.finder = FaceFinder(out_size, score_threshold, min_face, align)   # models load in each worker
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, i: int) -> tuple[int, Detection | None, str]:
-        if self._detector is None:   # one cascade per worker process
-            self._detector = FaceDetector(min_face=self.min_face, out_size=self.out_size)
+    def __getitem__(self, i: int) -> tuple[int, list[Found]]:
+        source, mask = self.images[i], (self.masks[i] if self.masks else ())
+        if is_video(source):
+            return i, self._video(source, mask)
         try:
-            gray = decode_gray(self.images[i])
+            image = decode_image(source)
         except DecodeError as exc:
-            return i, None, str(exc)
-        if self.masks and len(self.masks[i]):
-            gray = gray.copy()
-        for x, y, w, h in (self.masks[i] if self.masks else ()):
-            gray[max(y, 0):max(y + h, 0), max(x, 0):max(x + w, 0)] = 128   # never detected, never scored
-        crop = self.detect == "never" or (self.detect == "auto" and is_crop(gray, self.crop_max_side))
-        found = self._detector.whole(gray) if crop else self._detector.detect(gray)
-        return i, found, ""
+            return i, [Found(STILL, None, str(exc))]
+        return i, [Found(STILL, self._faces(masked(image, mask)))]
+
+    def _faces(self, image: np.ndarray) -> Detection:
+        crop = self.detect == "never" or (self.detect == "auto" and is_crop(image, self.crop_max_side))
+        return self.finder.whole(image) if crop else self.finder.detect(image)
+
+    def _video(self, source: str | Path, mask: Sequence[Box]) -> list[Found]:
+        """One Found per sampled frame; a read failure adds an error row after the frames before it."""
+        found: list[Found] = []
+        try:
+            for t, frame in sample_frames(source, self.frame_interval_s):
+                found.append(Found(t, self._faces(masked(frame, mask))))
+        except VideoError as exc:
+            found.append(Found(STILL, None, str(exc)))   # about the file, not one frame
+        return found
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -79,9 +103,9 @@ def source_name(image: ImageInput, i: int) -> str:
     return str(image) if isinstance(image, (str, Path)) else f"array:{i}"
 
 
-def _empty_row(source: str, status: str, reason: str, version: str) -> dict:
+def _empty_row(source: str, frame_time_s: float, status: str, reason: str, version: str) -> dict:
     row = dict.fromkeys(FACE_COLUMNS, np.nan)
-    row.update(source=source, face_idx=-1, expression=None, model_version=version,
+    row.update(source=source, frame_time_s=frame_time_s, face_idx=-1, expression=None, model_version=version,
                status=status, reason=reason)
     return row
 
@@ -89,26 +113,37 @@ def _empty_row(source: str, status: str, reason: str, version: str) -> dict:
 def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str | None = None,
             weights_dir: str | Path | None = None, model: tuple[VadExpressionNet, ModelInfo] | None = None,
             detect: str = "auto", crop_max_side: int = CROP_MAX_SIDE, min_face: int = MIN_FACE,
-            num_workers: int = 0, tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
+            score_threshold: float = SCORE_THRESHOLD, align: bool = True,
+            frame_interval_s: float = FRAME_INTERVAL_S, num_workers: int = 0,
+            tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
             crops_dir: str | Path | None = None,
             on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Score every face in `images` (paths or arrays); one row per face, see affect.schema.
+    """Score every face in `images` (image or video paths, or arrays); one row per face, see affect.schema.
 
     detect: "auto" (inputs no larger than crop_max_side are already face crops),
-    "always" or "never". Pass `model=load_model(...)` to reuse a loaded network.
-    masks: per image, boxes blanked before detection (seats of students without consent).
+    "always" or "never". Crops are scored only when a face shows in them (else no_face).
+    Pass `model=load_model(...)` to reuse a loaded network.
+    score_threshold: YuNet's minimum score for a face in a photo or frame.
+    align: warp each detected face by its landmarks to the FER framing (else frame it by its box).
+    frame_interval_s: a video (see affect.schema.VIDEO_SUFFIXES) is sampled once per interval;
+    its rows carry frame_time_s.
+    masks: per input, boxes blanked before detection (seats of students without consent),
+    in every frame of a video.
     crops_dir: keep each scored face crop there as PNG; by default crops are never stored.
     """
     if detect not in ("auto", "always", "never"):
         raise ValueError(f"detect must be 'auto', 'always' or 'never', not {detect!r}")
+    if frame_interval_s <= 0:
+        raise ValueError(f"frame_interval_s must be positive, not {frame_interval_s}")
     device_ = resolve_device(device)
     net, info = model if model is not None else load_model(weights_dir, device_)
     net = net.to(device_).eval()
     images = list(images)
     if masks is not None and len(masks) != len(images):
         raise ValueError(f"masks has {len(masks)} entries for {len(images)} images")
-    loader = DataLoader(_DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks),
-                        batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
+    dataset = _DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks,
+                             score_threshold=score_threshold, align=align, frame_interval_s=frame_interval_s)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
                         multiprocessing_context=_worker_context() if num_workers > 0 else None)
     rows: list[dict] = []
     pending: list[tuple[dict, np.ndarray]] = []   # face rows waiting for the network
@@ -127,52 +162,60 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
 
     done = 0
     for batch in loader:
-        for i, found, reason in batch:
+        for i, found_list in batch:
             source = source_name(images[i], i)
-            if found is None:
-                rows.append(_empty_row(source, STATUS_ERROR, reason, info.model_version))
-            elif len(found.boxes) == 0:
-                rows.append(_empty_row(source, STATUS_NO_FACE, "no face detected", info.model_version))
-            for k in range(0 if found is None else len(found.boxes)):
-                row = _empty_row(source, STATUS_OK, "", info.model_version)
-                row.update(zip(BOX_COLUMNS, found.boxes[k].tolist()), face_idx=k,
-                           det_score=float(found.scores[k]))
-                rows.append(row)
-                pending.append((row, found.crops[k]))
-                if crops_dir is not None:
-                    save_crop(found.crops[k], Path(crops_dir), source, k)
-                if len(pending) >= batch_size:
-                    flush()
+            for found in found_list:
+                t, detection = found.frame_time_s, found.detection
+                if detection is None:
+                    rows.append(_empty_row(source, t, STATUS_ERROR, found.error, info.model_version))
+                elif len(detection.boxes) == 0:
+                    rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, info.model_version))
+                for k in range(0 if detection is None else len(detection.boxes)):
+                    row = _empty_row(source, t, STATUS_OK, "", info.model_version)
+                    row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
+                               det_score=float(detection.scores[k]))
+                    rows.append(row)
+                    pending.append((row, detection.crops[k]))
+                    if crops_dir is not None:
+                        save_crop(detection.crops[k], Path(crops_dir), crop_name(source, k, t))
+                    if len(pending) >= batch_size:
+                        flush()
         done += len(batch)
         if on_progress:
             on_progress(done, len(images))
     flush()
     frame = pd.DataFrame(rows, columns=list(FACE_COLUMNS))
-    return frame.astype({"face_idx": "int64", **{c: "float64" for c in (*BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS)}})
+    floats = ("frame_time_s", *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS)
+    return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}})
 
 
 def crop_stem(source: str) -> str:
-    """Crops of `source` are `<crop_stem>_<face_idx>.png`: a hash, so no names or IDs in file
-    names, and erasure can still find a student's crops from their image paths."""
+    """Every crop of `source` starts with this hash: no names or IDs in file names, and
+    erasure can still find a student's crops from their image paths."""
     return hashlib.sha1(source.encode()).hexdigest()[:16]
 
 
-def save_crop(crop: np.ndarray, crops_dir: Path, source: str, face_idx: int) -> Path:
-    """`<crop_stem(source)>_<face_idx>.png`: no names or IDs in crop file names."""
+def crop_name(source: str, face_idx: int, frame_time_s: float = 0.0) -> str:
+    """`<crop_stem>_<seconds>s_<face_idx>.png`; a photo is at 0 s, as in the warehouse's key."""
+    seconds = 0.0 if frame_time_s is None or math.isnan(frame_time_s) else frame_time_s
+    return f"{crop_stem(source)}_{seconds:g}s_{face_idx}.png"
+
+
+def save_crop(crop: np.ndarray, crops_dir: Path, name: str) -> Path:
     crops_dir.mkdir(parents=True, exist_ok=True)
-    path = crops_dir / f"{crop_stem(source)}_{face_idx}.png"
+    path = crops_dir / name
     Image.fromarray(crop).save(path)
     return path
 
 
 def write_faces(frame: pd.DataFrame, path: str | Path) -> Path:
-    """CSV or Parquet by suffix."""
+    """CSV or Parquet by suffix (see OUTPUT_SUFFIXES)."""
     path = Path(path)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{path}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
-    elif path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
     else:
-        raise ValueError(f"{path}: output must end in .csv or .parquet")
+        frame.to_csv(path, index=False)
     return path

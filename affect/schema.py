@@ -27,11 +27,16 @@ STATUS_OK = "ok"            # a face was scored
 STATUS_NO_FACE = "no_face"  # the image decoded but no face was found
 STATUS_ERROR = "error"      # the file could not be decoded (reason says why)
 
+# Files affect.extract accepts: folder walks (the CLI, the warehouse intake) use these.
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv"})
+
 FACE_COLUMNS: tuple[str, ...] = (
-    "source",          # path (or caller-given name) of the input image
-    "face_idx",        # 0.. within the image; -1 when no face was scored
-    *BOX_COLUMNS,      # pixel box in the (EXIF-rotated) image
-    "det_score",       # detector confidence; 1.0 for inputs that are already crops
+    "source",          # path (or caller-given name) of the input image or video
+    "frame_time_s",    # seconds into the video of the sampled frame; NaN for still images
+    "face_idx",        # 0.. within the image or frame; -1 when no face was scored
+    *BOX_COLUMNS,      # pixel box in the (EXIF-rotated) image or frame
+    "det_score",       # YuNet's confidence (for crops: its best score for a face in the crop)
     *VAD,              # each in [-1, 1]
     *PROB_COLUMNS,     # softmax over EXPRESSIONS, sums to 1
     "expression",      # argmax of PROB_COLUMNS

@@ -37,14 +37,20 @@ log = logging.getLogger("extract_speed")
 BATCH = 64
 
 
-def ferplus_test(data: Path | None, tmp: Path) -> Path:
-    """The FERPlus test split folder (extracted from ../shared/data when not given)."""
+def ferplus_split(data: Path | None, tmp: Path, folder: str = "FER2013Test") -> Path:
+    """A FERPlus folder holding `folder` (that split extracted from ../shared/data when `data` is not given)."""
     if data is not None:
         return data
     import tarfile
-    with tarfile.open(SHARED_DATA / "ferplus-valid-test.tar") as tar:
-        tar.extractall(tmp, members=[m for m in tar.getmembers() if "FER2013Test" in m.name], filter="data")
+    tar_name = "ferplus-train.tar" if folder == "FER2013Train" else "ferplus-valid-test.tar"
+    with tarfile.open(SHARED_DATA / tar_name) as tar:
+        tar.extractall(tmp, members=[m for m in tar.getmembers() if folder in m.name], filter="data")
     return tmp / "ferplus"
+
+
+def ferplus_test(data: Path | None, tmp: Path) -> Path:
+    """The FERPlus test split folder (extracted from ../shared/data when not given)."""
+    return ferplus_split(data, tmp, "FER2013Test")
 
 
 def median_rate(fn, n_items: int, runs: int) -> tuple[float, list[float]]:

@@ -64,6 +64,7 @@ CHANGES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "box_20pct_wider": lambda a: _reframe(a, 0.2),
     "box_10pct_tighter": lambda a: _reframe(a, -0.1),
 }
+IN_FRAME_ANGLES = (0, 20)   # faces in a frame: upright, and turned as a tilted head is
 
 
 def main() -> None:
@@ -82,23 +83,33 @@ def main() -> None:
         vad, probs = predict_arrays(model, images, input_size=info.input_size, tta_flip=False)
         figures[name] = {"accuracy": round(float((probs.argmax(1) == faces.label).mean()), 4),
                          "valence_ccc": round(vad_block(vad, faces.vad)["valence"]["ccc"], 4)}
-    figures["in_frame_via_detector"] = through_detector(faces, (model, info))
+    for angle in IN_FRAME_ANGLES:
+        for align in (True, False):
+            name = f"in_frame_rotated_{angle}deg_via_detector" if angle else "in_frame_via_detector"
+            figures[f"{name}_{'aligned' if align else 'box_crop'}"] = through_detector(faces, (model, info), angle, align)
     print(json.dumps({"benchmark": "robustness", "model_version": info.model_version,
                       "n": len(faces), "tta_flip": False, "figures": figures}))
 
 
-def through_detector(faces, model) -> dict:
-    """Each face upscaled to 160 px inside a 320x240 frame, found by the Haar cascade and re-cropped.
+def in_frame(face: np.ndarray, angle: float, rng: np.random.Generator) -> np.ndarray:
+    """The face upscaled to 160 px (turned by `angle` degrees) inside a noisy 320x240 frame."""
+    frame = rng.normal(128, 20, (240, 320)).clip(0, 255).astype(np.uint8)
+    big = Image.fromarray(face).resize((160, 160), Image.BICUBIC)
+    if angle:
+        big = big.rotate(angle, resample=Image.BILINEAR, fillcolor=int(np.median(face)))
+    frame[40:200, 80:240] = np.asarray(big)
+    return frame
 
-    Measures the path a webcam snapshot takes: detection rate, and accuracy on the faces found.
+
+def through_detector(faces, model, angle: float = 0, align: bool = True) -> dict:
+    """Each face in a frame (see in_frame), found by the product's detector and re-cropped.
+
+    Measures the path a webcam snapshot takes: detection rate, and accuracy on the faces
+    found; `align` warps by the landmarks, else the face is framed from its box alone.
     """
     rng = np.random.default_rng(0)
-    frames = []
-    for a in faces.images:
-        frame = rng.normal(128, 20, (240, 320)).clip(0, 255).astype(np.uint8)
-        frame[40:200, 80:240] = np.asarray(Image.fromarray(a).resize((160, 160), Image.BICUBIC))
-        frames.append(frame)
-    rows = affect.extract(frames, detect="always", model=model)
+    frames = [in_frame(a, angle, rng) for a in faces.images]
+    rows = affect.extract(frames, detect="always", model=model, align=align)
     found = rows[rows.status == "ok"].groupby("source").head(1)    # the first face of each frame
     index = found["source"].str.removeprefix("array:").astype(int).to_numpy()
     pred = found[[f"p_{c}" for c in EXPRESSIONS]].to_numpy().argmax(1)

@@ -68,6 +68,7 @@ def _progress() -> Progress:
 def _expected_errors() -> tuple[type[Exception], ...]:
     """Errors that mean "fix your input": shown as one message, never as a traceback."""
     from affect.data import DatasetError
+    from affect.detect import DetectorError
     from affect.faces import DecodeError
     from academic.errors import InsufficientDataError, LeakageError, NoChampionError
     from warehouse.errors import InputError
@@ -191,34 +192,42 @@ def evaluate_extractor(
 
 @app.command()
 def extract(
-    paths: Annotated[list[Path], typer.Argument(help="Image files or folders (searched recursively).")],
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files, or folders (searched recursively).")],
     out: Annotated[Path, typer.Option(help=".csv or .parquet")] = Path("faces.csv"),
     batch_size: Optional[int] = None, device: Optional[str] = None,
     detect: Annotated[Optional[str], typer.Option(help="auto | always | never (inputs are face crops).")] = None,
     num_workers: Annotated[int, typer.Option(help="DataLoader workers that decode and detect.")] = 2,
+    score_threshold: Annotated[Optional[float], typer.Option(help="YuNet's minimum face score in photos and frames.")] = None,
+    frame_interval_s: Annotated[Optional[float], typer.Option(help="Videos: seconds between sampled frames.")] = None,
 ) -> None:
-    """Score every face in the given images; one row per face (no-face and bad files get a row too)."""
+    """Score every face in the given images and videos; one row per face (no-face and bad files get a row too)."""
     import affect
-    from affect.extraction import write_faces
-    from warehouse.intake import IMAGE_SUFFIXES
+    from affect.extraction import OUTPUT_SUFFIXES, write_faces
+    from affect.schema import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        _fail(f"--out {out}: must end in {' or '.join(OUTPUT_SUFFIXES)}")
     settings = _settings()
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
         else:
             files.append(path)   # missing or odd files still get an error row
     if not files:
-        _fail("no images found in the given paths")
+        _fail("no images or videos found in the given paths")
     with _progress() as bar:
         task = bar.add_task("extracting", total=len(files))
         frame = affect.extract(files, batch_size=batch_size or settings.affect.batch_size,
                                device=device or settings.affect.device, detect=detect or settings.affect.detect,
                                weights_dir=settings.affect.weights_dir, num_workers=num_workers,
+                               score_threshold=score_threshold or settings.affect.score_threshold,
+                               align=settings.affect.align,
+                               frame_interval_s=frame_interval_s or settings.affect.frame_interval_s,
                                on_progress=lambda done, total: bar.update(task, completed=done))
     write_faces(frame, out)
-    counts = frame.drop_duplicates("source")["status"].value_counts().to_dict()
-    console.print(f"{len(files)} images, {int((frame.status == 'ok').sum())} faces -> {out}  (per image: {counts})")
+    counts = frame.drop_duplicates(["source", "frame_time_s"])["status"].value_counts().to_dict()
+    console.print(f"{len(files)} files, {int((frame.status == 'ok').sum())} faces -> {out}  "
+                  f"(per image or video frame: {counts})")
 
 
 # --- pipeline ---------------------------------------------------------------------------

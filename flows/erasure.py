@@ -124,15 +124,15 @@ def scrub_exports(exports_dir: Path, student_id: str, pseudonyms: Iterable[str],
     return removed
 
 
-def delete_crops(crops_dir: Path, faces: Iterable[tuple[str, int | None]]) -> int:
-    """Delete the stored crops of these (image source, face_idx) pairs; None: every face of the image."""
+def delete_crops(crops_dir: Path, faces: Iterable[tuple[str, float | None, int | None]]) -> int:
+    """Delete the stored crops of these (source, frame_time_s, face_idx); face_idx None: every face of the source."""
     if not crops_dir.is_dir():
         return 0
-    from affect.extraction import crop_stem     # here: affect imports torch, which forget rarely needs
+    from affect.extraction import crop_name, crop_stem     # here: affect imports torch, which forget rarely needs
     deleted = 0
-    for source, face_idx in faces:
-        stem = crop_stem(source)
-        targets = crops_dir.glob(f"{stem}_*.png") if face_idx is None else [crops_dir / f"{stem}_{face_idx}.png"]
+    for source, frame_time_s, face_idx in faces:
+        targets = (crops_dir.glob(f"{crop_stem(source)}_*.png") if face_idx is None
+                   else [crops_dir / crop_name(source, face_idx, frame_time_s)])
         for path in targets:
             if path.is_file():
                 path.unlink()

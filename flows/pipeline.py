@@ -148,7 +148,8 @@ def extract_task(chunk: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     a = settings.affect
     faces = affect.extract(chunk["path"].tolist(), batch_size=a.batch_size, device=a.device,
                            model=_model(str(a.weights_dir) if a.weights_dir else None, a.device),
-                           detect=a.detect, num_workers=a.num_workers, masks=chunk["masks"].tolist(),
+                           detect=a.detect, score_threshold=a.score_threshold, align=a.align,
+                           frame_interval_s=a.frame_interval_s, num_workers=a.num_workers, masks=chunk["masks"].tolist(),
                            crops_dir=settings.stored_crops_dir if a.store_crops else None)
     return faces
 

@@ -17,6 +17,9 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
                                TomlConfigSettingsSource)
 
+from affect.detect import SCORE_THRESHOLD
+from affect.video import FRAME_INTERVAL_S
+
 CONFIG_ENV = "VADGRADE_CONFIG"
 DEFAULT_CONFIG = "vadgrade.toml"
 
@@ -29,6 +32,9 @@ class AffectSettings(BaseModel):
     # already run two at a time (measured: ingest of the demo 34 s with 0, 40 s with 2).
     num_workers: int = Field(0, ge=0)
     detect: str = "auto"                     # auto | always | never (inputs are crops)
+    score_threshold: float = Field(SCORE_THRESHOLD, gt=0, lt=1)   # YuNet's minimum face score in photos/frames
+    align: bool = True                       # warp faces by their landmarks to the FER framing (else by box)
+    frame_interval_s: float = Field(FRAME_INTERVAL_S, gt=0)       # videos: one frame sampled per interval
     store_crops: bool = False                # face crops are not kept unless asked for
     crops_dir: Path | None = None            # where crops go when store_crops is on
 

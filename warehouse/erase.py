@@ -81,15 +81,15 @@ class StudentTraces:
     """What files outside the store may hold about a student: read before their rows are deleted."""
 
     pseudonyms: tuple[str, ...]                     # how local reports and exports name them
-    faces: tuple[tuple[str, int | None], ...]       # (image source, face_idx); None: every face
+    faces: tuple[tuple[str, float | None, int | None], ...]   # (source, frame_time_s, face_idx); None: every face
 
 
 def student_traces(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str | None = None) -> StudentTraces:
     """The pseudonyms of `student_id` and the stored images showing them (in `cohort`, or in all)."""
     params = {"student_id": _clean_id(student_id), "cohort": cohort}
     pseudonyms = tuple(row[0] for row in con.execute(load_sql("erase_pseudonyms"), params).fetchall())
-    faces = tuple((source, None if face_idx is None else int(face_idx))
-                  for source, face_idx in con.execute(load_sql("erase_faces"), params).fetchall())
+    faces = tuple((source, time, None if face_idx is None else int(face_idx))
+                  for source, time, face_idx in con.execute(load_sql("erase_faces"), params).fetchall())
     return StudentTraces(pseudonyms=pseudonyms, faces=faces)
 
 

@@ -36,6 +36,27 @@ def test_extract_command_writes_rows_for_every_file(small_cohort, tmp_path):
     assert pd.read_parquet(out)["source"].nunique() == 5
 
 
+def test_extract_command_gives_timed_rows_for_a_video_found_in_a_folder(tmp_path):
+    import pandas as pd
+
+    from tests.affect.media import clip
+    (tmp_path / "clips").mkdir()
+    clip(tmp_path / "clips" / "lesson.mp4", seconds=5)                  # a face for the first 4 s
+    out = tmp_path / "faces.csv"
+    result = CliRunner().invoke(app, ["extract", str(tmp_path / "clips"), "--out", str(out), "--num-workers", "0",
+                                      "--frame-interval-s", "2"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert rows["frame_time_s"].tolist() == [0.0, 2.0, 4.0] and set(rows["status"]) == {"ok", "no_face"}
+
+
+def test_extract_refuses_an_unknown_output_suffix_before_scoring(tmp_path, monkeypatch):
+    import affect
+    monkeypatch.setattr(affect, "extract", lambda *a, **k: pytest.fail("scored before checking --out"), raising=False)
+    result = CliRunner().invoke(app, ["extract", str(tmp_path), "--out", str(tmp_path / "faces.txt")])
+    assert result.exit_code == 2 and ".csv or .parquet" in result.output
+
+
 def test_deployment_uses_configured_cron():
     deployment = pipeline_deployment(Settings(flows=FlowSettings(cron="30 7 * * 2")))
     assert deployment.schedules[0].schedule.cron == "30 7 * * 2"

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from affect.extraction import crop_stem
+from affect.extraction import crop_name, crop_stem
 import warehouse
 from flows.cli import app
 from flows.erasure import (ERASED_ASIDE_KEY, REMOVED_KEY, delete_crops, delete_input_examples, delete_reports,
@@ -153,11 +153,15 @@ def test_exports_are_rewritten_without_the_students_rows(tmp_path):
 
 
 def test_crops_of_the_students_faces_are_deleted(tmp_path):
-    for source, k in (("own.png", 0), ("own.png", 1), ("frame.jpg", 0), ("frame.jpg", 1)):
-        (tmp_path / f"{crop_stem(source)}_{k}.png").write_bytes(b"png")
-    assert delete_crops(tmp_path, [("own.png", None), ("frame.jpg", 1)]) == 3
-    assert [p.name for p in tmp_path.iterdir()] == [f"{crop_stem('frame.jpg')}_0.png"]
-    assert delete_crops(tmp_path / "absent", [("own.png", None)]) == 0
+    crops = [("own.png", 0.0, 0), ("own.png", 0.0, 1), ("frame.jpg", 0.0, 0), ("frame.jpg", 0.0, 1),
+             ("class.mp4", 2.0, 0), ("class.mp4", 4.0, 0), ("own.mp4", 6.0, 1)]
+    for source, t, k in crops:
+        (tmp_path / crop_name(source, k, t)).write_bytes(b"png")
+    gone = [("own.png", None, None), ("frame.jpg", 0.0, 1), ("class.mp4", 4.0, 0), ("own.mp4", None, None)]
+    assert delete_crops(tmp_path, gone) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([crop_name("frame.jpg", 0, 0.0),
+                                                               crop_name("class.mp4", 0, 2.0)])
+    assert delete_crops(tmp_path / "absent", [("own.png", None, None)]) == 0
 
 
 def test_input_examples_of_earlier_models_are_deleted(tmp_path):

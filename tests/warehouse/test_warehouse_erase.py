@@ -116,8 +116,8 @@ def test_traces_give_pseudonyms_and_the_images_showing_the_student(filled: duckd
             {"c": cohort}).fetchall()))
     here = student_traces(filled, "s01", COHORT)
     assert here.pseudonyms == pseudonyms(COHORT) and len(here.pseudonyms) == 1
-    own = [(f"s01/{session}/{k}.jpg", None) for session, n in (("w1", 3), ("w2", 2)) for k in range(n)]
-    assert sorted(here.faces) == sorted([*own, ("w2/cam1.jpg", 0)])      # in the frame, only their face
+    own = [(f"s01/{session}/{k}.jpg", None, None) for session, n in (("w1", 3), ("w2", 2)) for k in range(n)]
+    assert sorted(here.faces, key=str) == sorted([*own, ("w2/cam1.jpg", 0.0, 0)], key=str)   # in the frame, only their face
     everywhere = student_traces(filled, "s01")
     assert everywhere.pseudonyms == pseudonyms(None) and len(everywhere.pseudonyms) == 2
     assert student_traces(filled, "s77") == warehouse.erase.StudentTraces((), ())

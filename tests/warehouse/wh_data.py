@@ -42,6 +42,7 @@ def make_observations(
             "student_id": [row[0] for row in rows],
             "session_id": [row[1] for row in rows],
             "source": [f"{row[0]}/{row[1]}/{row[2]}.jpg" for row in rows],
+            "frame_time_s": np.nan,
             "face_idx": 0,
             "box_x": 10.0, "box_y": 12.0, "box_w": 64.0, "box_h": 64.0,
             "det_score": 0.99,
