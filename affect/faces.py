@@ -96,12 +96,14 @@ def decode_image(source: str | Path | np.ndarray | Image.Image, max_pixels: int 
         return arr.astype(np.uint8) if arr.dtype != np.uint8 else arr
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own limit (below PIL's warning level) is checked from the header, before
+            # any pixel is decoded; PIL still refuses what is past twice its own limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = source if isinstance(source, Image.Image) else Image.open(source)
             with im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise DecodeError(f"image too large ({w}x{h} pixels > {max_pixels:,})")
+                    raise DecodeError(f"image too large ({w}x{h} px, limit {max_pixels:,} px)")
                 if im.format == "JPEG":
                     im.draft(im.mode, (DETECT_MAX_SIDE, DETECT_MAX_SIDE))   # huge JPEGs decode downscaled
                 im.load()
@@ -114,8 +116,9 @@ def decode_image(source: str | Path | np.ndarray | Image.Image, max_pixels: int 
         raise DecodeError("is a directory, not an image") from None
     except UnidentifiedImageError:
         raise DecodeError("not an image file (unknown or corrupt format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DecodeError(f"image too large ({exc})") from None
+    except Image.DecompressionBombError:
+        raise DecodeError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS:,} px, "
+                          f"limit {max_pixels:,} px)") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise DecodeError(f"corrupt or truncated image ({exc})") from None
 

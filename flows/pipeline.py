@@ -198,14 +198,14 @@ def _ingest_images(settings: Settings) -> dict:
     con = warehouse.connect(settings.db_path)
     try:
         for chunk, future in zip(chunks, futures):
-            faces, images, outside = intake.attach_students(future.result(), chunk, plan.seats)
+            faces_of_chunk = future.result()
+            faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats)
             result = warehouse.load_observations(con, settings.cohort, faces, images)
             totals["images_scored"] += result.images_loaded
             totals["faces_stored"] += result.faces_loaded
             totals["images_rejected"] += result.images_rejected
             totals["faces_outside_seats"] += outside
-            problems += [{"path": r.source, "reason": r.reason}
-                         for r in images[images.status != STATUS_OK].itertuples()]
+            problems += intake.problems_of(faces_of_chunk)
             sources = dict(zip(images["content_hash"], images["source"]))
             problems += [{"path": sources.get(r.content_hash, r.content_hash), "reason": f"not stored: {r.reason}"}
                          for r in result.rejected.drop_duplicates("content_hash").itertuples()]

@@ -7,7 +7,7 @@ consent, erasure, content hashes, seat masks) -> extraction (affect) -> `attach_
 Two layouts per session folder (see README "Input formats"):
   (a) per-student images `images/<session>/<student_id>/*.jpg`, or a manifest CSV
       `path, student_id, session_id[, captured_at]`;
-  (b) whole-classroom frames `images/<session>/<camera>[_anything].jpg` with a seat map
+  (b) whole-classroom frames or videos `images/<session>/<camera>[_anything].jpg|mp4` with a seat map
       `camera, student_id, x, y, w, h`; a face belongs to the seat holding its centre.
 Consent is decided from paths and the store's roster alone, so an image of a student
 without consent is never opened; in frames, their seats are masked before detection.
@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from affect.schema import IMAGE_SUFFIXES, STATUS_ERROR, STATUS_OK, VIDEO_SUFFIXES
 from warehouse.errors import InputError
 from warehouse.inputs import read_csv_text
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES   # a video is scored wherever an image is
 SEAT_COLUMNS = ["camera", "student_id", "x", "y", "w", "h"]
 MANIFEST_COLUMNS = ["path", "student_id", "session_id"]
 PLAN_COLUMNS = ["path", "session_id", "student_id", "camera", "layout"]
@@ -110,7 +111,8 @@ def _files(folder: Path, data_root: Path, aside: list[dict]) -> Iterator[Path]:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
+    """An image or a video, by name (the extractor samples a video's frames)."""
+    return path.suffix.lower() in MEDIA_SUFFIXES
 
 
 def discover(root: str | Path, data_root: str | Path | None = None) -> IntakePlan:
@@ -421,6 +423,23 @@ def plan_images(found: FoundImages, *, roster: pd.DataFrame, sessions: Collectio
     plan = apply_consent(plan, roster, erased)
     todo, aside, already = new_images(plan, done, found.seats, roster)
     return Intake(todo, aside, found.seats, found=len(found.plan.images), already_stored=already)
+
+
+def problems_of(faces: pd.DataFrame) -> list[dict]:
+    """Files to name in a run summary: no face at all, unreadable, or a video cut short.
+
+    A sampled video frame without a face is normal; a video with faces whose reading
+    stopped early (an error row after ok rows) is named, its faces are still kept.
+    """
+    out = []
+    for source, rows in faces.groupby("source", sort=False):
+        ok, errors = rows["status"] == STATUS_OK, rows[rows["status"] == STATUS_ERROR]
+        if not ok.any():
+            out.append({"path": source, "reason": str(rows["reason"].iloc[-1] if len(errors) == 0
+                                                      else errors["reason"].iloc[0])})
+        elif len(errors):
+            out.append({"path": source, "reason": f"read in part: {errors['reason'].iloc[0]}"})
+    return out
 
 
 def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFrame | None

@@ -135,12 +135,26 @@ def _image_file(name: str, content: bytes | Callable[[Path], bytes]) -> Mutation
     return mutate
 
 
-def _huge_png_header() -> bytes:
-    """A valid PNG header claiming 20000 x 10000 px (200 MP) with almost no data."""
+def _png_header(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height px with almost no data (a real photo that size is huge)."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    ihdr = struct.pack(">IIBBBBB", 20000, 10000, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _huge_png_header() -> bytes:
+    """Past twice PIL's own limit (200 MP): PIL refuses it at open."""
+    return _png_header(20000, 10000)
+
+
+def _blank_png(_: Path) -> bytes:
+    """A white 48 x 48 square, as a broken camera gives: taken for a crop, it has no face."""
+    import io
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("L", (48, 48), 255).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _link(name: str, target: Callable[[Path, Path], Path]) -> Mutation:
@@ -290,7 +304,11 @@ SET_ASIDE = [
     Case("zero-byte-file", _image_file("empty.png", b""), 0, "not an image file (unknown or corrupt format)", stored=1),
     Case("text-named-png", _image_file("notes.png", b"just some text\n"), 0, "not an image file (unknown or corrupt",
          stored=1),
-    Case("image-too-large", _image_file("huge.png", _huge_png_header()), 0, "image too large", stored=1),
+    Case("image-too-large", _image_file("huge.png", _huge_png_header()), 0,
+         "image too large (over 178,956,970 px, limit 80,000,000 px)", stored=1),
+    Case("photo-over-the-limit", _image_file("big.png", _png_header(9000, 9000)), 0,
+         "image too large (9000x9000 px, limit 80,000,000 px)", stored=1),
+    Case("blank-crop", _image_file("white.png", _blank_png), 0, "blank or flat image", stored=1),
     Case("not-an-image-by-name", _image_file("notes.txt", b"x"), 0, "not an image file (by name)"),
     Case("unknown-student-folder", _unknown_student, 0, "unknown student (not on the roster; not opened)"),
     Case("session-not-in-sessions-csv", _new_session_folder, 0, "session 'session-13' is not in sessions.csv"),

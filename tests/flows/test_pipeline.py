@@ -95,3 +95,30 @@ def test_two_cohorts_with_identical_images_are_each_stored(small_cohort, tmp_pat
     assert counts[1]["faces_stored"] == counts[0]["faces_stored"]
     per_cohort = _count(first.db_path, "SELECT count(DISTINCT cohort) FROM face_observations")
     assert per_cohort == 2
+
+
+def test_video_sessions_store_timed_faces_once(cohort_copy, tmp_path):
+    """A student's own clip and a classroom camera's video, beside the photos of both layouts."""
+    import cv2
+    from tests.affect.media import clip, write_video
+    roster = read_roster(cohort_copy / "roster.csv")
+    student = roster.loc[roster["consent"], "student_id"].iloc[0]
+    own = clip(cohort_copy / "images" / "session-01" / student / "webcam.mp4", seconds_with_face=4.0, seconds=6.0)
+    frame_dir = sorted(p.parent for p in (cohort_copy / "images").rglob("cam1.jpg"))[0]
+    still = cv2.imread(str(frame_dir / "cam1.jpg"))
+    write_video(frame_dir / "cam1_0930.mp4", [still] * 25, fps=5.0)          # 5 s of the same class
+    settings = make_settings(tmp_path / "home", cohort_copy)
+    from flows.pipeline import load_reference_data
+    load_reference_data(settings)
+    summary = ingest_images(settings)
+    assert not [p for p in summary["set_aside"] if p["path"].endswith(".mp4")], summary["set_aside"]
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        times = dict(con.execute(
+            "SELECT i.source, list(DISTINCT f.frame_time_s ORDER BY f.frame_time_s) FROM face_observations f "
+            "JOIN images i USING (cohort, content_hash, model_version) WHERE i.source LIKE '%.mp4' GROUP BY ALL"
+        ).fetchall())
+    assert times[str(own)] == [0.0, 2.0]                     # the face shows for 4 s, sampled every 2 s
+    assert times[str(frame_dir / "cam1_0930.mp4")] == [0.0, 2.0, 4.0]
+    stored = _count(settings.db_path, "SELECT count(*) FROM face_observations")
+    again = ingest_images(settings)
+    assert again["images_scored"] == 0 and _count(settings.db_path, "SELECT count(*) FROM face_observations") == stored
