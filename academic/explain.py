@@ -33,12 +33,12 @@ EXPRESSIONS_GROUP = "expressions"
 OTHER_GROUP = "other face measures"
 # What each group means, in words a teacher can check against the classroom.
 GROUP_DESCRIPTIONS: dict[str, str] = {
-    "GPA": "grade point average before this course",
+    "GPA": "grade point average, as in the gradebook",
     "class tests": "the class-test scores of this course",
     ATTENDANCE_GROUP: "how often the cameras saw the student: faces seen and sessions seen",
-    "valence": "how pleasant the face looked, from -1 (unhappy, displeased) to +1 (happy, pleased)",
-    "arousal": "how activated the face looked, from -1 (calm, sleepy) to +1 (alert, excited, tense)",
-    "dominance": "how much in control the face looked, from -1 (unsure, overwhelmed) to +1 (confident, in charge)",
+    "valence": "how pleasant the face looked, from −1 (unhappy, displeased) to +1 (happy, pleased)",
+    "arousal": "how activated the face looked, from −1 (calm, sleepy) to +1 (alert, excited, tense)",
+    "dominance": "how much in control the face looked, from −1 (unsure, overwhelmed) to +1 (confident, in charge)",
     EXPRESSIONS_GROUP: "how often each facial expression was seen (neutral, happy, surprised, sad, angry, "
                        "disgusted, afraid, contemptuous) and how likely the network found each",
     OTHER_GROUP: "any other number computed from the student's faces",

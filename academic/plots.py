@@ -39,7 +39,8 @@ def ablation_chart(summary: pd.DataFrame, comparison: pd.DataFrame) -> Figure:
     ax.set_xticks(x, [_step_label(m, comparison) for m in models], fontsize=8)
     ax.set_ylim(0, 1.25 * float((summary["rmse_mean"] + summary["rmse_std"].fillna(0)).max()))
     ax.set_ylabel("typical error, grade points\n(CV RMSE, lower is better)")
-    ax.set_xlabel("p: one-sided corrected resampled t-test that the added block lowers the error (per-split MSE)")
+    ax.set_xlabel("whiskers: ±1 SD over the folds; p: one-sided corrected resampled t-test that the added\n"
+                  "block lowers the error (paired per-split MSE)", fontsize=9)
     ax.set_title("Final-grade prediction: learning, + attendance, + affect")
     ax.legend(frameon=False, loc="upper right", ncols=len(sets), fontsize=8)
     return fig

@@ -48,7 +48,7 @@ def _top_factors(contributions: pd.DataFrame, faces: pd.Series, top_k: int) -> l
     for (_, row), has_faces in zip(contributions.iterrows(), faces):
         observed = row.dropna()
         ranked = observed.reindex(observed.abs().sort_values(ascending=False).index).head(top_k)
-        parts = [f"{name} {value:+.1f}" for name, value in ranked.items()]
+        parts = [f"{name} {round(value, 1) + 0.0:+.1f}" for name, value in ranked.items()]   # + 0.0: no "-0.0"
         out.append("; ".join(parts if has_faces else [*parts, NO_FACES]))
     return out
 
@@ -106,7 +106,9 @@ def build_report(
         report[contribution_column(name)] = contributions[name].round(2).to_numpy()
     for column in class_test_columns(frame):
         report[column] = frame[column]
-    return report.sort_values(["at_risk", "predicted_grade"], ascending=[False, True], ignore_index=True)
+    # Students still to be graded first: they are whom the report is for.
+    return report.sort_values(["in_sample", "at_risk", "predicted_grade"], ascending=[True, False, True],
+                              ignore_index=True)
 
 
 def _y(value: float, lo: float, hi: float, height: float, pad: float) -> float:
@@ -266,6 +268,7 @@ def write_report(
         groups={name: text for name, text in GROUP_DESCRIPTIONS.items() if contribution_column(name) in frame.columns},
         vad_words={dim: GROUP_DESCRIPTIONS[dim] for dim in VAD},
         n_in_sample=int(frame["in_sample"].sum()),
+        n_to_grade=int((~frame["in_sample"]).sum()),
     )
     paths["html"].write_text(html, encoding="utf-8")
     log.info("wrote report for %d students to %s", len(frame), out)

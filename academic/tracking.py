@@ -63,9 +63,8 @@ CHAMPION_ALIAS = "champion"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 DESCRIPTION_TAG = "mlflow.note.content"     # what the UI shows as an experiment's or run's description
 EXPERIMENT_DESCRIPTION = (
-    "Grade predictors per cohort. Each parent run `grade-predictors <cohort>` compares four models "
-    "on learning, + attendance and + affect over the same cross-validation folds; its description "
-    "says what it found. Expand it for one child run per model and feature set.")
+    "One run `grade-predictors <cohort>` per analysis: open it to read what it found, "
+    "expand it (+) for one run per model and feature set.")
 # Per comparison step (evaluate.compare_feature_sets): test, effect and minimum detectable effect.
 STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "mse_reduction", "t", "mde_mse", "mde_rmse", "mde_r2")
 MODEL_ARTIFACT = "model"
@@ -140,6 +139,28 @@ def _experiment_id(client: MlflowClient, name: str, artifact_location: str | Pat
         log.info("experiment %r keeps its artifacts in %s, not in %s: using %r", candidate,
                  existing.artifact_location, location, f"{name} @ {location}")
     return _mark_model_development(client, existing.experiment_id)   # named after this location: created here before
+
+
+def find_experiment(tracking_uri: str, name: str, artifact_location: str | Path) -> str | None:
+    """The id of the experiment `log_analysis` writes into for this store (see `_experiment_id`),
+    or None before the first analysis."""
+    location = Path(artifact_location).resolve()
+    client = MlflowClient(tracking_uri=tracking_uri)
+    own = client.get_experiment_by_name(name)
+    if own is not None and own.artifact_location == location.as_uri():
+        return own.experiment_id
+    located = client.get_experiment_by_name(f"{name} @ {location}")
+    return located.experiment_id if located is not None else None
+
+
+def runs_page(experiment_id: str) -> str:
+    """The UI's path to an experiment's runs in its model-training view.
+
+    MLflow 3.17's UI takes the view from its GenAI / Model training switch (GenAI until a
+    user flips it) or from `workflowType` in the address, not from the experiment's kind
+    tag, so a plain link to the experiment lands on an empty GenAI overview.
+    """
+    return f"#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
 def _mark_model_development(client: MlflowClient, experiment_id: str) -> str:

@@ -94,25 +94,52 @@ def promotion_sentence(promotion: Promotion) -> str:
     return f"The `champion` alias stayed on version {promotion.current_version}: {promotion.reason}."
 
 
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _models(results: CVResults) -> list[str]:
+    return list(dict.fromkeys(results.summary["model"]))
+
+
+def _scores(results: CVResults, champion: Champion) -> pd.Series:
+    """The champion's row of the CV summary (mse_mean, rmse_mean, ...)."""
+    return results.summary.set_index(["model", "feature_set"]).loc[(champion.model, champion.feature_set)]
+
+
+def _headline(results: CVResults, champion: Champion) -> str:
+    """The answer in two sentences: the best predictor and its error, and whether either step helped."""
+    best = _scores(results, champion)
+    found = {added: int(rows["detected"].sum()) for added, rows in results.comparison.groupby("added", sort=False)}
+    if not any(found.values()):
+        steps = f"adding {' or '.join(found)} lowered no model's error beyond chance"
+    else:
+        steps = "; ".join(f"adding {added} lowered the error beyond chance for {n} of {len(_models(results))} models"
+                          for added, n in found.items())
+    return (f"{_capitalised(MODEL_NAMES_IN_WORDS.get(champion.model, champion.model))} on {champion.feature_set} "
+            f"predicts the final grade best, typically {best['rmse_mean']:.1f} grade points off. "
+            f"{_capitalised(steps)} ({len(champion.y)} students with a final grade).")
+
+
 def describe_analysis(results: CVResults, champion: Champion, checks: Mapping[str, float],
                       promotion: Promotion | None = None) -> str:
-    """Markdown for the parent run's description: what was compared, and the answer in words."""
-    models = list(dict.fromkeys(results.summary["model"]))
+    """Markdown for the parent run's description: the answer first (the UI shows two lines
+    before "Show more"), then what was compared, each step, how far to trust it, promotion."""
+    models = _models(results)
     sets = [s for s in FEATURE_SETS if s in set(results.summary["feature_set"])]
-    best = results.summary.set_index(["model", "feature_set"]).loc[(champion.model, champion.feature_set)]
+    best = _scores(results, champion)
     lines = [
+        f"**In short.** {_headline(results, champion)}",
+        "",
         f"**What was compared.** {len(models)} ways to predict the final grade "
         f"({', '.join(MODEL_NAMES_IN_WORDS.get(m, m) for m in models)}), each on {len(sets)} sets of inputs: "
         f"{'; '.join(FEATURE_SETS_IN_WORDS.get(s, s) for s in sets)}. All on the same "
         f"{results.n_splits} x {results.n_repeats} cross-validation folds of {len(champion.y)} students "
         "with a final grade.",
         "",
-        f"**Answer.** The best predictor is {MODEL_NAMES_IN_WORDS.get(champion.model, champion.model)} on "
-        f"{champion.feature_set}: its predictions were typically {best['rmse_mean']:.1f} grade points off "
-        f"(CV RMSE; MSE {best['mse_mean']:.1f}).",
+        f"**Step by step.** The champion's CV RMSE is {best['rmse_mean']:.1f} grade points (MSE {best['mse_mean']:.1f}).",
     ]
-    for _, rows in results.comparison.groupby("added", sort=False):
-        lines.append(_step_sentence(rows))
+    lines += [_step_sentence(rows) for _, rows in results.comparison.groupby("added", sort=False)]
     lines += ["", f"**How far to trust it.** {flag_sentence(checks)} {coverage_sentence(checks)}"]
     if promotion is not None:
         lines += ["", f"**Promotion.** {promotion_sentence(promotion)}"]

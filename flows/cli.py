@@ -420,12 +420,16 @@ def forget(
 def ui(port: int = 5000) -> None:
     """Start the MLflow dashboard on 127.0.0.1 for this store (Ctrl-C or SIGTERM stops all of it).
 
+    Prints the address of the analyses' runs (the UI's home page opens on GenAI tracing).
     MLflow's telemetry stays off (MLFLOW_DISABLE_TELEMETRY, set by `flows` and inherited).
     """
+    from academic.tracking import find_experiment, runs_page
     from flows.processes import run_process_group
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    console.print(f"MLflow UI on http://127.0.0.1:{port}  (tracking {settings.mlflow_uri})")
+    experiment = find_experiment(settings.mlflow_uri, settings.academic.experiment, settings.artifacts_dir)
+    page = runs_page(experiment) if experiment else ""
+    console.print(f"MLflow UI on http://127.0.0.1:{port}/{page}  (tracking {settings.mlflow_uri})", soft_wrap=True)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.mlflow_uri,
            "--host", "127.0.0.1", "--port", str(port)]
     raise typer.Exit(run_process_group(cmd))
@@ -445,7 +449,7 @@ def demo() -> None:
     summary = _run_pipeline(settings)
     console.print("\n[bold]Where to look[/]")
     console.print(f"  DuckDB warehouse : {settings.db_path.resolve()}")
-    console.print("  MLflow dashboard : .venv/bin/vadgrade ui   (then open http://127.0.0.1:5000)")
+    console.print("  MLflow dashboard : .venv/bin/vadgrade ui   (then open the address it prints: the analyses' runs)")
     for name, path in summary.get("report", {}).get("paths", {}).items():
         console.print(f"  report ({name:4s})    : {Path(path).resolve()}")
     console.print("  The sample cohort is synthetic; predictions are support signals, not verdicts.")
