@@ -76,15 +76,15 @@ def decide(results: CVResults, champion: Champion, frame: pd.DataFrame,
         return Promotion(True, f"{held} needs inputs today's data lacks ({', '.join(missing)}), "
                                "so it cannot be scored on today's folds", current.version)
     new, old = _new_split_mse(results, champion), split_mse(current.pipeline, frame, results)
-    n_train, n_test = split_sizes(cv_splits(len(labelled(frame)), results.n_splits, results.n_repeats, results.seed))
-    _, _, p_one, _ = corrected_resampled_ttest(old - new, n_train, n_test)
+    n = len(labelled(frame))
+    _, _, p_one, _ = corrected_resampled_ttest(
+        old - new, *split_sizes(cv_splits(n, results.n_splits, results.n_repeats, results.seed)))
     figures = dict(current_version=current.version, mse_new=float(new.mean()), mse_current=float(old.mean()),
                    p_one_sided=p_one)
     same = (champion.model, champion.feature_set) == (current.model, current.feature_set) and np.allclose(new, old)
     if same:
-        return Promotion(True, f"it is {held} refitted on today's {len(labelled(frame))} labelled students",
-                         **figures)
-    where = f"on the same {len(new)} folds of today's {len(labelled(frame))} labelled students"
+        return Promotion(True, f"it is {held} refitted on today's {n} labelled students", **figures)
+    where = f"on the same {len(new)} folds of today's {n} labelled students"
     if new.mean() <= old.mean():
         return Promotion(True, f"{where} it beats {held}: CV MSE {new.mean():.1f} vs {old.mean():.1f}, RMSE "
                                f"{_rmse(new.mean())} vs {_rmse(old.mean())} grade points "

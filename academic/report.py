@@ -184,10 +184,10 @@ def _factor(part: str) -> tuple[str, str, str]:
         return part, "", "flat"
 
 
-def _range(values: Sequence[float]) -> str:
+def _range(values: Sequence[float], decimals: int) -> str:
     """'lowest 17, highest 40' over the observed values (the sparkline's min-max in words)."""
     seen = [v for v in values if v is not None and not math.isnan(v)]
-    return f"lowest {min(seen):.2g}, highest {max(seen):.2g}" if seen else "nothing observed"
+    return f"lowest {min(seen):.{decimals}f}, highest {max(seen):.{decimals}f}" if seen else "nothing observed"
 
 
 def _tests_svg(scores: Sequence[float], pass_mark: float) -> Markup:
@@ -196,7 +196,7 @@ def _tests_svg(scores: Sequence[float], pass_mark: float) -> Markup:
     if _TICK_CLEARANCE <= pass_mark <= 100 - _TICK_CLEARANCE:   # else it would overprint 0 or 100
         ticks.append((f"{pass_mark:g}", pass_mark, _TICK))
     return sparkline({"tests": scores}, lo=0, hi=100, colours={"tests": "#333"}, reference=pass_mark,
-                     label=f"class tests 1-{len(scores)} on 0-100: {_range(scores)}; dashed line: pass mark {pass_mark:g}",
+                     label=f"class tests 1-{len(scores)} on 0-100: {_range(scores, 0)}; dashed line: pass mark {pass_mark:g}",
                      width=160, gutter=20, ticks=ticks)
 
 
@@ -204,7 +204,7 @@ def _vad_svg(series: Mapping[str, Sequence[float]]) -> Markup:
     """One small band per dimension, -1 (bottom) to +1 (top): three noisy lines on one axis are unreadable."""
     return Markup("").join(
         sparkline({dim: series[dim]}, lo=-1, hi=1, colours=_VAD_COLOURS, reference=0.0,
-                  label=f"{dim} per session, -1 (bottom) to +1 (top): {_range(series[dim])}; dashed line: 0",
+                  label=f"{dim} per session, -1 (bottom) to +1 (top): {_range(series[dim], 2)}; dashed line: 0",
                   width=160, height=16, gutter=20, ticks=[(dim[0].upper(), 0.0, _VAD_COLOURS[dim])])
         for dim in VAD)
 

@@ -19,10 +19,10 @@ the `champion` alias. `promote(...)` does, called either by the pipeline when
 `academic.promotion.decide` says the new champion beats the current one on the same
 folds, or by `vadgrade promote VERSION`.
 
-The MLflow UI (3.17) opens an experiment in its GenAI view unless the experiment is
-tagged as model development, and shows a run's `mlflow.note.content` tag as its
-description: both are set here, so the dashboard opens on the runs and says in words
-what each analysis found.
+The experiment is tagged as model development (`mlflow.experimentKind`) and each parent
+run carries a description in words (`mlflow.note.content`, what the UI shows first on a
+run's page). MLflow 3.17's UI picks its GenAI or model-training view from its own switch
+or the address, not from that tag, so `runs_page` gives the address to open.
 
 Privacy: only the `pseudonym` column ever reaches MLflow; `student_id` and display
 names are never logged (the feature frame X holds no identifiers at all).
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHAMPION_ALIAS = "champion"
-# MLflow 3.17's UI opens an experiment of this kind in its model-training view (runs, metrics).
+# Marks the experiment as model training, not GenAI (MLflow's own kinds; see `runs_page` for the UI).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 DESCRIPTION_TAG = "mlflow.note.content"     # what the UI shows as an experiment's or run's description
 EXPERIMENT_DESCRIPTION = (
@@ -68,6 +68,8 @@ EXPERIMENT_DESCRIPTION = (
 # Per comparison step (evaluate.compare_feature_sets): test, effect and minimum detectable effect.
 STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "mse_reduction", "t", "mde_mse", "mde_rmse", "mde_r2")
 MODEL_ARTIFACT = "model"
+# What the registry answers for a model, version or alias that is not there (3.17, SQLite and REST).
+_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 # MLflow saves scikit-learn models with skops (no arbitrary code on load). skops still
 # asks for these types to be named: tree node storage and the XGBoost booster. They are
 # exactly what `academic.models` builds, and only this project writes to the store.
@@ -164,7 +166,7 @@ def runs_page(experiment_id: str) -> str:
 
 
 def _mark_model_development(client: MlflowClient, experiment_id: str) -> str:
-    """Tag an experiment made by an earlier version, so the UI opens it on its runs too."""
+    """Tag an experiment made by an earlier version as model development too."""
     for key, value in EXPERIMENT_KIND.items():
         client.set_experiment_tag(experiment_id, key, value)
     return experiment_id
@@ -293,7 +295,7 @@ def promote(registered_model_name: str, version: str, *, tracking_uri: str,
     try:
         client.get_model_version(registered_model_name, str(version))
     except MlflowException as exc:
-        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        if exc.error_code not in _NOT_FOUND:
             raise
         raise UnknownVersionError(f"{registered_model_name} has no version {version!r}: "
                                   f"versions are {', '.join(_versions(client, registered_model_name)) or 'none'}") from None
@@ -313,14 +315,14 @@ def _alias_version(client: MlflowClient, registered_model_name: str, alias: str)
     try:
         return str(client.get_model_version_by_alias(registered_model_name, alias).version)
     except MlflowException as exc:
-        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+        if exc.error_code not in _NOT_FOUND:
             raise
         return None
 
 
 def find_champion(registered_model_name: str = "vadgrade-grade", *, tracking_uri: str,
                   alias: str = CHAMPION_ALIAS) -> LoadedChampion | None:
-    """Load `models:/<name>@<alias>` with its analysis's checks; None when no version holds the alias."""
+    """Load the version holding `alias`, with what its analysis measured; None when no version holds it."""
     with _tracking(tracking_uri) as client:
         version = _alias_version(client, registered_model_name, alias)
         if version is None:

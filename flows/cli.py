@@ -289,7 +289,7 @@ def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
 @app.command("train-predictors")
 def train_predictors(cohort: CohortOpt = None) -> None:
     """Rebuild aggregates, cross-validate learning, +attendance, +affect, log to MLflow, register the champion
-    (it becomes the champion only if it beats the current one on the same folds)."""
+    (it takes the `champion` alias only if it beats the current one on the same folds)."""
     from flows.pipeline import build_aggregates, check_trainable, train_and_evaluate
     settings = _settings(cohort=cohort)
     _guard(lambda: check_trainable(settings))
