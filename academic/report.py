@@ -196,7 +196,8 @@ def _tests_svg(scores: Sequence[float], pass_mark: float) -> Markup:
     if _TICK_CLEARANCE <= pass_mark <= 100 - _TICK_CLEARANCE:   # else it would overprint 0 or 100
         ticks.append((f"{pass_mark:g}", pass_mark, _TICK))
     return sparkline({"tests": scores}, lo=0, hi=100, colours={"tests": "#333"}, reference=pass_mark,
-                     label=f"class tests 1-{len(scores)} on 0-100: {_range(scores, 0)}; dashed line: pass mark {pass_mark:g}",
+                     label=f"class tests 1-{len(scores)} on 0-100: {_range(scores, 0)}; "
+                           f"dashed line: pass mark {pass_mark:g}",
                      width=160, gutter=20, ticks=ticks)
 
 

@@ -297,8 +297,8 @@ def promote(registered_model_name: str, version: str, *, tracking_uri: str,
     except MlflowException as exc:
         if exc.error_code not in _NOT_FOUND:
             raise
-        raise UnknownVersionError(f"{registered_model_name} has no version {version!r}: "
-                                  f"versions are {', '.join(_versions(client, registered_model_name)) or 'none'}") from None
+        known = ", ".join(_versions(client, registered_model_name)) or "none"
+        raise UnknownVersionError(f"{registered_model_name} has no version {version!r}: versions are {known}") from None
     previous = _alias_version(client, registered_model_name, alias)
     client.set_registered_model_alias(registered_model_name, alias, str(version))
     log.info("alias %s of %s now points at version %s (was %s)", alias, registered_model_name, version, previous)

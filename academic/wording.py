@@ -82,7 +82,8 @@ def _step_sentence(rows: pd.DataFrame) -> str:
     added = str(rows["added"].iloc[0])
     found = rows[rows["detected"]]
     if found.empty:
-        lowered = f"lowered the error for none of the {len(rows)} models (one-sided p ≥ {rows['p_one_sided'].min():.2f})"
+        lowered = (f"lowered the error for none of the {len(rows)} models "
+                   f"(one-sided p ≥ {rows['p_one_sided'].min():.2f})")
     else:
         lowered = "lowered the error for " + ", ".join(
             f"{MODEL_NAMES_IN_WORDS.get(r.model, r.model)} (p = {r.p_one_sided:.2g})" for r in found.itertuples())
@@ -140,7 +141,8 @@ def describe_analysis(results: CVResults, champion: Champion, checks: Mapping[st
         f"{results.n_splits} x {results.n_repeats} cross-validation folds of {len(champion.y)} students "
         "with a final grade.",
         "",
-        f"**Step by step.** The champion's CV RMSE is {best['rmse_mean']:.1f} grade points (MSE {best['mse_mean']:.1f}).",
+        f"**Step by step.** The champion's CV RMSE is {best['rmse_mean']:.1f} grade points "
+        f"(MSE {best['mse_mean']:.1f}).",
     ]
     lines += [_step_sentence(rows) for _, rows in results.comparison.groupby("added", sort=False)]
     trust = " ".join(s for s in (flag_sentence(checks), coverage_sentence(checks)) if s)

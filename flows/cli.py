@@ -72,8 +72,8 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from affect.faces import DecodeError
     from academic.errors import InsufficientDataError, LeakageError, NoChampionError, UnknownVersionError
     from warehouse.errors import InputError
-    return (DatasetError, DecodeError, InputError, InsufficientDataError, LeakageError, NoChampionError,
-            UnknownVersionError, FileNotFoundError)
+    return (DatasetError, DecodeError, DetectorError, InputError, InsufficientDataError, LeakageError,
+            NoChampionError, UnknownVersionError, FileNotFoundError)
 
 
 def _guard(fn):

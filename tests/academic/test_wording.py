@@ -14,7 +14,8 @@ def test_flag_and_coverage_in_words():
                                      "6 in 10 in cross-validation; of the students it flagged, 4 in 10 did score "
                                      "below it.")
     assert "is unknown" in flag_sentence({"flag_recall": math.nan, "flag_precision": math.nan})
-    assert flag_sentence({"flag_recall": 0.5, "flag_precision": math.nan}).endswith("caught 5 in 10 in cross-validation.")
+    recall_only = flag_sentence({"flag_recall": 0.5, "flag_precision": math.nan})
+    assert recall_only.endswith("caught 5 in 10 in cross-validation.")
     assert "could not be measured" in coverage_sentence({"interval_coverage": math.nan})
     assert trust_sentences({}) == []
 
