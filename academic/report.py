@@ -262,6 +262,7 @@ def write_report(
         pass_mark=float(frame["pass_mark"].iloc[0]),
         coverage=_coverage(str(frame["interval_level"].iloc[0])),
         counts=frame["band"].value_counts().to_dict(),
+        counts_to_grade=frame.loc[~frame["in_sample"], "band"].value_counts().to_dict(),
         n_students=len(frame),
         rows=_rows(frame, trends),
         vad_colours=_VAD_COLOURS,

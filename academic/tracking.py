@@ -62,9 +62,7 @@ CHAMPION_ALIAS = "champion"
 # Marks the experiment as model training, not GenAI (MLflow's own kinds; see `runs_page` for the UI).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 DESCRIPTION_TAG = "mlflow.note.content"     # what the UI shows as an experiment's or run's description
-EXPERIMENT_DESCRIPTION = (
-    "One run `grade-predictors <cohort>` per analysis: open it to read what it found, "
-    "expand it (+) for one run per model and feature set.")
+EXPERIMENT_DESCRIPTION = "Open a run to read what it found; expand it (+) for one run per model and feature set."
 # Per comparison step (evaluate.compare_feature_sets): test, effect and minimum detectable effect.
 STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "mse_reduction", "t", "mde_mse", "mde_rmse", "mde_r2")
 MODEL_ARTIFACT = "model"

@@ -123,6 +123,7 @@ def test_students_to_be_graded_come_first_and_trained_on_ones_are_marked(class_s
     html = write_report(frame, class_study.trends, out_dir=tmp_path, cohort="c", model_label="m")["html"].read_text()
     assert html.count('class="insample" title=') == frame["in_sample"].sum()
     assert f"{(~frame['in_sample']).sum()} students have no final grade yet and are listed first" in html
+    assert html.count("of them still to be graded") == 3                      # one per band card
 
 
 def test_first_screen_says_how_far_to_trust_it_and_explains_the_words(class_study, champion, tmp_path):
