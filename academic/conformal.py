@@ -67,14 +67,15 @@ def nested_coverage(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, *, n_spli
     students, CV+ is built from the other folds alone, and we count who lands inside.
 
     Costs n_splits² fits. Returns interval_coverage (share inside), interval_width
-    (mean width in grade points) and interval_n (students checked): with ~50 students
+    (mean width in grade points), interval_level and interval_n (students checked): with ~50 students
     the coverage itself is uncertain by about ±0.06. A class too small to split its
     training folds again gets fewer inner folds, or NaN when not even two fit.
     """
     X, y = X.reset_index(drop=True), y.reset_index(drop=True)
     inner = min(n_splits, (len(X) - math.ceil(len(X) / n_splits)) // MIN_PER_FOLD)
     if inner < 2:
-        return {"interval_coverage": float("nan"), "interval_width": float("nan"), "interval_n": float(len(X))}
+        return {"interval_coverage": float("nan"), "interval_width": float("nan"), "interval_level": level,
+                "interval_n": float(len(X))}
     inside, widths = [], []
     for train, test in cv_splits(len(X), n_splits, 1, seed):
         low, high = cv_plus_intervals(pipeline, X.iloc[train], y.iloc[train], X.iloc[test],
@@ -84,4 +85,4 @@ def nested_coverage(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, *, n_spli
         widths.append(high - low)
     return {"interval_coverage": float(np.concatenate(inside).mean()),
             "interval_width": float(np.concatenate(widths).mean()),
-            "interval_n": float(len(X))}
+            "interval_level": level, "interval_n": float(len(X))}

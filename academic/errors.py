@@ -12,3 +12,7 @@ class LeakageError(ValueError):
 
 class NoChampionError(LookupError):
     """No model version holds the alias a report loads (e.g. this cohort was never trained)."""
+
+
+class UnknownVersionError(LookupError):
+    """A registered model has no version of the number asked for (e.g. `vadgrade promote 9`)."""

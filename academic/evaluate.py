@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from sklearn.base import clone
 from sklearn.model_selection import RepeatedKFold, cross_validate
 from sklearn.pipeline import Pipeline
 
@@ -163,6 +164,12 @@ def cv_splits(n: int, n_splits: int, n_repeats: int, seed: int) -> list[tuple[np
     return list(cv.split(np.zeros((n, 1))))
 
 
+def split_sizes(splits: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Mean (n_train, n_test) over `splits`: the sizes the corrected t-test needs."""
+    return (float(np.mean([len(train) for train, _ in splits])),
+            float(np.mean([len(test) for _, test in splits])))
+
+
 def _pipeline_for(frame: pd.DataFrame, model: str, feature_set: str, seed: int,
                   model_params: Mapping[str, Mapping[str, Any]]) -> Pipeline:
     blocks = feature_blocks(frame, feature_set)
@@ -239,8 +246,7 @@ def evaluate(
     model_params = dict(model_params or {})
     rows = labelled(frame)
     splits = cv_splits(len(rows), n_splits, n_repeats, seed)
-    n_test = float(np.mean([len(test) for _, test in splits]))
-    n_train = float(np.mean([len(train) for train, _ in splits]))
+    n_train, n_test = split_sizes(splits)
 
     fold_rows, oof_rows, estimator_params = [], [], {}
     for feature_set in feature_sets:
@@ -301,7 +307,24 @@ def flag_metrics(results: CVResults, model: str, feature_set: str, pass_mark: fl
         "flag_precision": hits / flagged.sum() if flagged.any() else float("nan"),
         "n_below_pass": float(below.sum() / results.n_repeats),
         "n_flagged": float(flagged.sum() / results.n_repeats),
+        "pass_mark": float(pass_mark),      # the mark these figures were read at
     }
+
+
+def split_mse(pipeline: Pipeline, frame: pd.DataFrame, results: CVResults) -> np.ndarray:
+    """Per-split MSE of `pipeline`'s configuration on the labelled students of `frame`,
+    scored on the very splits `results` used (so it pairs with `results.folds`).
+
+    The pipeline is cloned (settings kept, anything fitted dropped) and refitted per
+    training fold: this re-scores e.g. a registered champion's configuration on today's
+    students. Its input columns (`feature_names_in_`) must all be in `frame`.
+    """
+    rows = labelled(frame)
+    X = rows[list(pipeline.feature_names_in_)].astype(float)
+    splits = cv_splits(len(rows), results.n_splits, results.n_repeats, results.seed)
+    cv = cross_validate(clone(pipeline), X, rows[TARGET].astype(float), cv=splits,
+                        scoring={"mse": _SCORING["mse"]}, n_jobs=1, error_score="raise")
+    return -cv["test_mse"]
 
 
 def fit_champion(

@@ -21,7 +21,11 @@ def _step_label(model: str, comparison: pd.DataFrame) -> str:
 
 
 def ablation_chart(summary: pd.DataFrame, comparison: pd.DataFrame) -> Figure:
-    """CV MSE (mean, std error bars) per model, one bar per nested feature set."""
+    """CV RMSE in grade points (mean, std error bars) per model, one bar per nested feature set.
+
+    RMSE, not MSE: "about 8 points off" reads as a grade; squared points (60-80) do not.
+    The p-values under each model still come from the paired test on per-split MSE.
+    """
     models = list(dict.fromkeys(summary["model"]))
     sets = [s for s in FEATURE_SETS if s in set(summary["feature_set"])]
     fig = Figure(figsize=(8.5, 4.6), layout="constrained")
@@ -30,12 +34,13 @@ def ablation_chart(summary: pd.DataFrame, comparison: pd.DataFrame) -> Figure:
     x = np.arange(len(models))
     for i, feature_set in enumerate(sets):
         rows = summary.set_index(["model", "feature_set"]).reindex([(m, feature_set) for m in models])
-        ax.bar(x + (i - (len(sets) - 1) / 2) * width, rows["mse_mean"], width, yerr=rows["mse_std"], capsize=3,
+        ax.bar(x + (i - (len(sets) - 1) / 2) * width, rows["rmse_mean"], width, yerr=rows["rmse_std"], capsize=3,
                color=_COLOURS[feature_set], label=feature_set)
     ax.set_xticks(x, [_step_label(m, comparison) for m in models], fontsize=8)
-    ax.set_ylim(0, 1.25 * float((summary["mse_mean"] + summary["mse_std"].fillna(0)).max()))
-    ax.set_ylabel("CV mean squared error (lower is better)")
-    ax.set_xlabel("p: one-sided corrected resampled t-test that the added block lowers MSE")
+    ax.set_ylim(0, 1.25 * float((summary["rmse_mean"] + summary["rmse_std"].fillna(0)).max()))
+    ax.set_ylabel("typical error, grade points\n(CV RMSE, lower is better)")
+    ax.set_xlabel("whiskers: ±1 SD over the folds; p: one-sided corrected resampled t-test that the added\n"
+                  "block lowers the error (paired per-split MSE)", fontsize=9)
     ax.set_title("Final-grade prediction: learning, + attendance, + affect")
     ax.legend(frameon=False, loc="upper right", ncols=len(sets), fontsize=8)
     return fig

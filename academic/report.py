@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,8 +22,9 @@ from sklearn.pipeline import Pipeline
 
 from affect.schema import VAD
 from academic.conformal import DEFAULT_LEVEL, cv_plus_intervals
-from academic.explain import occlusion_contributions
+from academic.explain import GROUP_DESCRIPTIONS, occlusion_contributions
 from academic.features import TARGET, class_test_columns, emotion_columns, join_frames, labelled
+from academic.wording import trust_sentences
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,13 @@ AT_RISK, BORDERLINE, ON_TRACK = "at risk", "borderline", "on track"
 NO_FACES = "no faces observed"
 GRADE_RANGE = (0.0, 100.0)
 _VAD_COLOURS = {"valence": "#2f6db5", "arousal": "#d9822b", "dominance": "#7a7a7a"}
+_TICK = "#5f6368"
+_TICK_CLEARANCE = 20.0   # grade points a pass-mark label keeps from the 0 and 100 labels
+
+
+def contribution_column(group: str) -> str:
+    """'attendance (faces seen, sessions seen)' -> 'contrib_attendance_faces_seen_sessions_seen'."""
+    return "contrib_" + re.sub(r"\W+", "_", group).strip("_")
 
 
 def _top_factors(contributions: pd.DataFrame, faces: pd.Series, top_k: int) -> list[str]:
@@ -39,7 +48,7 @@ def _top_factors(contributions: pd.DataFrame, faces: pd.Series, top_k: int) -> l
     for (_, row), has_faces in zip(contributions.iterrows(), faces):
         observed = row.dropna()
         ranked = observed.reindex(observed.abs().sort_values(ascending=False).index).head(top_k)
-        parts = [f"{name} {value:+.1f}" for name, value in ranked.items()]
+        parts = [f"{name} {round(value, 1) + 0.0:+.1f}" for name, value in ranked.items()]   # + 0.0: no "-0.0"
         out.append("; ".join(parts if has_faces else [*parts, NO_FACES]))
     return out
 
@@ -65,7 +74,7 @@ def build_report(
     `explain.occlusion_contributions`) against this cohort's medians, only for groups
     the student has values in; a student without faces says NO_FACES instead. Students that
     already have a final grade were part of the champion's training data, so their
-    predictions are in-sample and look better than they would for new students.
+    predictions are in-sample (`in_sample`) and look better than they would for new students.
     """
     frame = join_frames(learning, emotion)
     X = frame.reindex(columns=list(pipeline.feature_names_in_)).astype(float)
@@ -87,22 +96,30 @@ def build_report(
         "interval_level": f"{level:.0%}",
         "pass_mark": float(pass_mark),
         TARGET: frame[TARGET],
+        "in_sample": frame[TARGET].notna(),
         "top_factors": _top_factors(contributions, faces, top_k),
     })
     report["at_risk"] = report["predicted_grade"] < pass_mark
     report["band"] = np.where(report["at_risk"], AT_RISK,
                               np.where(report["interval_low"] < pass_mark, BORDERLINE, ON_TRACK))
     for name in contributions.columns:
-        report[f"contrib_{name.replace(' ', '_')}"] = contributions[name].round(2).to_numpy()
+        report[contribution_column(name)] = contributions[name].round(2).to_numpy()
     for column in class_test_columns(frame):
         report[column] = frame[column]
-    return report.sort_values(["at_risk", "predicted_grade"], ascending=[False, True], ignore_index=True)
+    # Students still to be graded first: they are whom the report is for.
+    return report.sort_values(["in_sample", "at_risk", "predicted_grade"], ascending=[True, False, True],
+                              ignore_index=True)
 
 
-def _points(values: Sequence[float], lo: float, hi: float, width: float, height: float, pad: float) -> list[str]:
-    """SVG polylines for one series; a NaN breaks the line instead of faking a value."""
+def _y(value: float, lo: float, hi: float, height: float, pad: float) -> float:
+    return pad + (hi - min(max(value, lo), hi)) / (hi - lo) * (height - 2 * pad)
+
+
+def _points(values: Sequence[float], lo: float, hi: float, width: float, height: float, pad: float,
+            left: float = 0.0) -> list[str]:
+    """SVG polylines for one series starting at x = `left`; a NaN breaks the line instead of faking a value."""
     n = len(values)
-    step = (width - 2 * pad) / max(n - 1, 1)
+    step = (width - left - 2 * pad) / max(n - 1, 1)
     segments, current = [], []
     for i, value in enumerate(values):
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -110,24 +127,31 @@ def _points(values: Sequence[float], lo: float, hi: float, width: float, height:
                 segments.append(current)
             current = []
             continue
-        y = pad + (hi - min(max(value, lo), hi)) / (hi - lo) * (height - 2 * pad)
-        current.append(f"{pad + i * step:.1f},{y:.1f}")
+        current.append(f"{left + pad + i * step:.1f},{_y(value, lo, hi, height, pad):.1f}")
     if current:
         segments.append(current)
     return [" ".join(seg) for seg in segments]
 
 
 def sparkline(series: Mapping[str, Sequence[float]], *, lo: float, hi: float, colours: Mapping[str, str],
-              reference: float | None = None, label: str = "", width: int = 140, height: int = 40) -> Markup:
-    """An inline SVG sparkline with one line per series and an optional dashed reference."""
+              reference: float | None = None, label: str = "", width: int = 140, height: int = 40,
+              ticks: Sequence[tuple[str, float, str]] = (), gutter: int = 0) -> Markup:
+    """An inline SVG sparkline with one line per series and an optional dashed reference.
+
+    `ticks` are (text, value, colour) labels drawn in a left `gutter` of that many pixels,
+    so the reader sees the scale (0 and 100, the pass mark, a band's name).
+    """
     pad = 2.0
     parts = [f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
              f'role="img" aria-label="{label}"><title>{label}</title>']
+    for text, value, colour in ticks:
+        y = min(max(_y(value, lo, hi, height, pad), 4.0), height - 4.0)
+        parts.append(f'<text x="{gutter - 3}" y="{y:.1f}" class="tick" fill="{colour}">{text}</text>')
     if reference is not None:
-        y = pad + (hi - reference) / (hi - lo) * (height - 2 * pad)
-        parts.append(f'<line x1="0" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" class="ref"/>')
+        y = _y(reference, lo, hi, height, pad)
+        parts.append(f'<line x1="{gutter}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" class="ref"/>')
     for name, values in series.items():
-        for points in _points(list(values), lo, hi, width, height, pad):
+        for points in _points(list(values), lo, hi, width, height, pad, left=gutter):
             if " " not in points:
                 x, y = points.split(",")
                 parts.append(f'<circle cx="{x}" cy="{y}" r="1.6" fill="{colours[name]}"/>')
@@ -160,27 +184,45 @@ def _factor(part: str) -> tuple[str, str, str]:
         return part, "", "flat"
 
 
+def _range(values: Sequence[float], decimals: int) -> str:
+    """'lowest 17, highest 40' over the observed values (the sparkline's min-max in words)."""
+    seen = [v for v in values if v is not None and not math.isnan(v)]
+    return f"lowest {min(seen):.{decimals}f}, highest {max(seen):.{decimals}f}" if seen else "nothing observed"
+
+
+def _tests_svg(scores: Sequence[float], pass_mark: float) -> Markup:
+    """Class tests on 0..100 with the scale and the pass mark labelled at the left."""
+    ticks = [("100", 100.0, _TICK), ("0", 0.0, _TICK)]
+    if _TICK_CLEARANCE <= pass_mark <= 100 - _TICK_CLEARANCE:   # else it would overprint 0 or 100
+        ticks.append((f"{pass_mark:g}", pass_mark, _TICK))
+    return sparkline({"tests": scores}, lo=0, hi=100, colours={"tests": "#333"}, reference=pass_mark,
+                     label=f"class tests 1-{len(scores)} on 0-100: {_range(scores, 0)}; "
+                           f"dashed line: pass mark {pass_mark:g}",
+                     width=160, gutter=20, ticks=ticks)
+
+
+def _vad_svg(series: Mapping[str, Sequence[float]]) -> Markup:
+    """One small band per dimension, -1 (bottom) to +1 (top): three noisy lines on one axis are unreadable."""
+    return Markup("").join(
+        sparkline({dim: series[dim]}, lo=-1, hi=1, colours=_VAD_COLOURS, reference=0.0,
+                  label=f"{dim} per session, -1 (bottom) to +1 (top): {_range(series[dim], 2)}; dashed line: 0",
+                  width=160, height=16, gutter=20, ticks=[(dim[0].upper(), 0.0, _VAD_COLOURS[dim])])
+        for dim in VAD)
+
+
 def _rows(frame: pd.DataFrame, trends: pd.DataFrame) -> list[dict]:
     vad = _vad_series(trends)
     tests = class_test_columns(frame)
     rows = []
     for record in frame.to_dict("records"):
-        pass_mark = record["pass_mark"]
         student_vad = vad.get(record["student_id"])
-        factors = [_factor(part) for part in record["top_factors"].split("; ") if part]
         rows.append({
             **record,
             "label": record["display_name"] or record["pseudonym"],
             "final": "" if pd.isna(record[TARGET]) else f"{record[TARGET]:.1f}",
-            "factors": factors,
-            "tests_svg": sparkline({"tests": [record[c] for c in tests]}, lo=0, hi=100,
-                                   colours={"tests": "#333"}, reference=pass_mark,
-                                   label=f"class tests 1-{len(tests)}; dashed line: pass mark"),
-            # One small band per dimension: three noisy lines on one axis are unreadable.
-            "vad_svg": Markup("").join(
-                sparkline({dim: student_vad[dim]}, lo=-1, hi=1, colours=_VAD_COLOURS, reference=0.0,
-                          label=f"{dim} per session, -1 to 1", height=14)
-                for dim in VAD) if student_vad else None,
+            "factors": [_factor(part) for part in record["top_factors"].split("; ") if part],
+            "tests_svg": _tests_svg([record[c] for c in tests], record["pass_mark"]),
+            "vad_svg": _vad_svg(student_vad) if student_vad else None,
         })
     return rows
 
@@ -197,9 +239,15 @@ def write_report(
     out_dir: str | Path,
     cohort: str,
     model_label: str,
+    checks: Mapping[str, float] | None = None,
     stem: str = "at_risk_report",
 ) -> dict[str, Path]:
-    """Write `<stem>.csv` and a self-contained `<stem>.html`; return their paths."""
+    """Write `<stem>.csv` and a self-contained `<stem>.html`; return their paths.
+
+    `checks` are what the champion's analysis measured (`tracking.LoadedChampion.checks`):
+    its typical error, the at-risk flag's recall and precision, the intervals' coverage.
+    The first screen says them in words, so nobody reads a flag without its hit rate.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / f"{stem}.csv", "html": out / f"{stem}.html"}
@@ -214,9 +262,15 @@ def write_report(
         pass_mark=float(frame["pass_mark"].iloc[0]),
         coverage=_coverage(str(frame["interval_level"].iloc[0])),
         counts=frame["band"].value_counts().to_dict(),
+        counts_to_grade=frame.loc[~frame["in_sample"], "band"].value_counts().to_dict(),
         n_students=len(frame),
         rows=_rows(frame, trends),
         vad_colours=_VAD_COLOURS,
+        trust=trust_sentences(checks or {}),
+        groups={name: text for name, text in GROUP_DESCRIPTIONS.items() if contribution_column(name) in frame.columns},
+        vad_words={dim: GROUP_DESCRIPTIONS[dim] for dim in VAD},
+        n_in_sample=int(frame["in_sample"].sum()),
+        n_to_grade=int((~frame["in_sample"]).sum()),
     )
     paths["html"].write_text(html, encoding="utf-8")
     log.info("wrote report for %d students to %s", len(frame), out)

@@ -70,10 +70,10 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from affect.data import DatasetError
     from affect.detect import DetectorError
     from affect.faces import DecodeError
-    from academic.errors import InsufficientDataError, LeakageError, NoChampionError
+    from academic.errors import InsufficientDataError, LeakageError, NoChampionError, UnknownVersionError
     from warehouse.errors import InputError
-    return (DatasetError, DecodeError, InputError, InsufficientDataError, LeakageError, NoChampionError,
-            FileNotFoundError)
+    return (DatasetError, DecodeError, DetectorError, InputError, InsufficientDataError, LeakageError,
+            NoChampionError, UnknownVersionError, FileNotFoundError)
 
 
 def _guard(fn):
@@ -288,12 +288,29 @@ def ingest(cohort: CohortOpt = None, data_dir: DataDirOpt = None) -> None:
 
 @app.command("train-predictors")
 def train_predictors(cohort: CohortOpt = None) -> None:
-    """Rebuild aggregates, cross-validate learning, +attendance, +affect, log to MLflow, register the champion."""
+    """Rebuild aggregates, cross-validate learning, +attendance, +affect, log to MLflow, register the champion
+    (it takes the `champion` alias only if it beats the current one on the same folds)."""
     from flows.pipeline import build_aggregates, check_trainable, train_and_evaluate
     settings = _settings(cohort=cohort)
     _guard(lambda: check_trainable(settings))
     _print_summary(_flow(lambda: {"aggregates": build_aggregates(settings), "analysis": train_and_evaluate(settings)}),
                    settings)
+
+
+@app.command()
+def promote(version: Annotated[int, typer.Argument(help="The registered model version to make the champion.")],
+            cohort: CohortOpt = None) -> None:
+    """Point the cohort's `champion` alias at VERSION by hand; reports load it from now on.
+
+    Training moves the alias only when its champion beats the current one on the same folds;
+    this is the explicit override (e.g. back to an earlier version).
+    """
+    from academic.tracking import promote as move_alias
+    settings = _settings(cohort=cohort)
+    name = settings.registered_model_name
+    previous = _guard(lambda: move_alias(name, str(version), tracking_uri=settings.mlflow_uri))
+    console.print(f"{name}@champion: version {previous or '(none)'} -> {version}. "
+                  "Run `vadgrade report` for a report from it.")
 
 
 @app.command()
@@ -401,11 +418,18 @@ def forget(
 
 @app.command()
 def ui(port: int = 5000) -> None:
-    """Start the MLflow dashboard on 127.0.0.1 for this store (Ctrl-C or SIGTERM stops all of it)."""
+    """Start the MLflow dashboard on 127.0.0.1 for this store (Ctrl-C or SIGTERM stops all of it).
+
+    Prints the address of the analyses' runs (the UI's home page opens on GenAI tracing).
+    MLflow's telemetry stays off (MLFLOW_DISABLE_TELEMETRY, set by `flows` and inherited).
+    """
+    from academic.tracking import find_experiment, runs_page
     from flows.processes import run_process_group
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    console.print(f"MLflow UI on http://127.0.0.1:{port}  (tracking {settings.mlflow_uri})")
+    experiment = find_experiment(settings.mlflow_uri, settings.academic.experiment, settings.artifacts_dir)
+    page = runs_page(experiment) if experiment else ""
+    console.print(f"MLflow UI on http://127.0.0.1:{port}/{page}  (tracking {settings.mlflow_uri})", soft_wrap=True)
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", settings.mlflow_uri,
            "--host", "127.0.0.1", "--port", str(port)]
     raise typer.Exit(run_process_group(cmd))
@@ -425,7 +449,7 @@ def demo() -> None:
     summary = _run_pipeline(settings)
     console.print("\n[bold]Where to look[/]")
     console.print(f"  DuckDB warehouse : {settings.db_path.resolve()}")
-    console.print("  MLflow dashboard : .venv/bin/vadgrade ui   (then open http://127.0.0.1:5000)")
+    console.print("  MLflow dashboard : .venv/bin/vadgrade ui   (then open the address it prints: the analyses' runs)")
     for name, path in summary.get("report", {}).get("paths", {}).items():
         console.print(f"  report ({name:4s})    : {Path(path).resolve()}")
     console.print("  The sample cohort is synthetic; predictions are support signals, not verdicts.")

@@ -21,8 +21,9 @@ from academic.errors import InsufficientDataError, LeakageError
 from academic.conformal import nested_coverage
 from academic.evaluate import check_enough_labelled, evaluate, fit_champion, flag_metrics, select_champion
 from academic.features import fingerprint, join_frames
+from academic.promotion import decide as decide_promotion
 from academic.report import build_report, write_report as write_report_files
-from academic.tracking import load_champion, log_analysis, promote
+from academic.tracking import find_champion, load_champion, log_analysis, promote
 from affect.schema import STATUS_OK
 from affect.weights import load_model, read_info
 # Every flow and task below persists no result and keeps its exceptions' text (image paths
@@ -239,7 +240,8 @@ def _frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 
 @flow(name="train-predictors")
 def train_and_evaluate(settings: Settings | None = None) -> dict:
-    """Repeated K-fold CV of learning, +attendance, +affect; log to MLflow; register and promote the champion."""
+    """Repeated K-fold CV of learning, +attendance, +affect; log to MLflow; register the champion,
+    and move the alias to it only if it beats the current champion on the same folds."""
     settings = _settings(settings)
     a = settings.academic
     learning, emotion, _, version = _frames(settings)
@@ -250,14 +252,18 @@ def train_and_evaluate(settings: Settings | None = None) -> dict:
     # How far the report can be trusted: the at-risk flag as a classifier, the intervals' coverage.
     checks = {**flag_metrics(results, model, feature_set, a.pass_mark),
               **nested_coverage(champion.pipeline, champion.X, champion.y, n_splits=a.n_splits, seed=a.seed)}
+    current = find_champion(settings.registered_model_name, tracking_uri=settings.mlflow_uri)
+    promotion = decide_promotion(results, champion, frame, current)
     run = log_analysis(results, champion, tracking_uri=settings.mlflow_uri,
                        artifact_location=settings.artifacts_dir.resolve(), experiment=a.experiment,
                        cohort=settings.cohort, data_fingerprint=fingerprint(frame), extractor_version=version,
-                       registered_model_name=settings.registered_model_name, champion_checks=checks)
-    promote(settings.registered_model_name, run.model_version, tracking_uri=settings.mlflow_uri)
+                       registered_model_name=settings.registered_model_name, champion_checks=checks,
+                       promotion=promotion)
+    if promotion.promote:
+        promote(settings.registered_model_name, run.model_version, tracking_uri=settings.mlflow_uri)
     return {"parent_run_id": run.parent_run_id, "champion": f"{model} / {feature_set}",
-            "registered_version": run.model_version,
-            "mse": results.summary.set_index(["model", "feature_set"])[["mse_mean", "mse_std"]]
+            "registered_version": run.model_version, "promotion": promotion.summary(run.model_version),
+            "mse": results.summary.set_index(["model", "feature_set"])[["mse_mean", "mse_std", "rmse_mean"]]
             .round(2).reset_index().to_dict("records"),
             "n_labelled": len(champion.y),
             # Each step beside the smallest MSE reduction (and RMSE drop, grade points) it could detect.
@@ -278,7 +284,7 @@ def write_report(settings: Settings | None = None) -> dict:
                          seed=settings.academic.seed, pass_mark=settings.academic.pass_mark, display_names=names)
     paths = write_report_files(frame, trends, out_dir=settings.reports_dir / settings.cohort, cohort=settings.cohort,
                                model_label=f"{settings.registered_model_name} v{champ.version} "
-                                           f"({champ.model}, {champ.feature_set})")
+                                           f"({champ.model}, {champ.feature_set})", checks=champ.checks)
     return {"students": len(frame), "at_risk": int(frame["at_risk"].sum()),
             "paths": {k: str(v) for k, v in paths.items()}}
 

@@ -5,8 +5,12 @@ import pytest
 
 from academic.conformal import cv_plus_intervals
 from academic.evaluate import fit_champion
-from academic.features import LEARNING_ATTENDANCE_AFFECT, TARGET, labelled
-from academic.report import AT_RISK, BORDERLINE, NO_FACES, ON_TRACK, build_report, write_report
+from academic.explain import ATTENDANCE_GROUP, feature_groups
+from academic.features import ATTENDANCE_COLUMNS, LEARNING_ATTENDANCE_AFFECT, TARGET, labelled
+from academic.report import AT_RISK, BORDERLINE, NO_FACES, ON_TRACK, build_report, contribution_column, write_report
+
+CHECKS = {"flag_recall": 0.622, "flag_precision": 0.596, "pass_mark": 50.0, "interval_coverage": 0.851,
+          "interval_level": 0.8, "interval_n": 47.0, "rmse_mean": 7.52}
 
 
 @pytest.fixture(scope="module")
@@ -97,5 +101,44 @@ def test_factors_come_only_from_what_was_observed(class_study, champion, fast_pa
     for factors in frame.loc[faceless, "top_factors"]:
         assert factors.endswith(NO_FACES) and not any(name in factors for name in emotion), factors
     assert frame.loc[faceless, [f"contrib_{name}" for name in emotion]].isna().all().all()
+    # Never being seen is observed: the model reads 0 faces and a "never seen" indicator.
+    assert frame.loc[faceless, contribution_column(ATTENDANCE_GROUP)].notna().all()
     assert frame.loc[~faceless, "top_factors"].str.contains("valence").all()
     assert not frame.loc[~faceless, "top_factors"].str.contains(NO_FACES).any()
+
+
+def test_attendance_is_its_own_factor_group_named_plainly():
+    groups = feature_groups(["gpa", "test_01", *ATTENDANCE_COLUMNS, "emo_valence_mean", "emo_p_anger_mean",
+                             "emo_share_anger", "emo_new_measure"])
+    assert groups[ATTENDANCE_GROUP] == list(ATTENDANCE_COLUMNS)
+    assert ATTENDANCE_GROUP == "attendance (faces seen, sessions seen)"
+    assert groups["expressions"] == ["emo_p_anger_mean", "emo_share_anger"]
+    assert groups["other face measures"] == ["emo_new_measure"] and "other emotion" not in groups
+
+
+def test_students_to_be_graded_come_first_and_trained_on_ones_are_marked(class_study, champion, tmp_path):
+    frame = _report(class_study, champion)
+    assert frame["in_sample"].tolist() == sorted(frame["in_sample"])          # False (to be graded) first
+    assert frame["in_sample"].sum() == len(labelled(class_study.frame))
+    html = write_report(frame, class_study.trends, out_dir=tmp_path, cohort="c", model_label="m")["html"].read_text()
+    assert html.count('class="insample" title=') == frame["in_sample"].sum()
+    assert f"{(~frame['in_sample']).sum()} students have no final grade yet and are listed first" in html
+    assert html.count("of them still to be graded") == 3                      # one per band card
+
+
+def test_first_screen_says_how_far_to_trust_it_and_explains_the_words(class_study, champion, tmp_path):
+    frame = _report(class_study, champion)
+    html = write_report(frame, class_study.trends, out_dir=tmp_path, cohort="c", model_label="m",
+                        checks=CHECKS)["html"].read_text()
+    first_screen = html[:html.index('<table id="report">')]
+    assert "typically 8 grade points off" in first_screen
+    assert "Of the students who scored below the pass mark (50), the at-risk flag caught 6 in 10" in first_screen
+    assert "About 85 in 100 students ended inside their 80% interval" in first_screen
+    assert "how much in control the face looked" in first_screen                     # dominance
+    assert "<dt>attendance (faces seen, sessions seen)</dt>" in first_screen
+    assert "<dt>expressions</dt>" in first_screen and "other emotion" not in html
+    # Sparklines carry their scale: 0 and 100 beside the tests, and the student's range on hover.
+    assert html.count(">100</text>") == len(frame) and "lowest" in html
+    without = write_report(frame, class_study.trends, out_dir=tmp_path / "plain", cohort="c",
+                           model_label="m")["html"].read_text()
+    assert "How far to trust" not in without

@@ -6,10 +6,12 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from academic.errors import NoChampionError
+from academic.errors import NoChampionError, UnknownVersionError
 from academic.features import LEARNING, LEARNING_ATTENDANCE, LEARNING_ATTENDANCE_AFFECT, fingerprint
 from academic.models import MODEL_NAMES
-from academic.tracking import CHAMPION_ALIAS, load_champion, log_analysis, promote
+from academic.promotion import Promotion
+from academic.tracking import (CHAMPION_ALIAS, find_champion, find_experiment, load_champion, log_analysis, promote,
+                               runs_page)
 
 REGISTERED = "vadgrade-grade-test"
 
@@ -23,7 +25,8 @@ def logged(class_study, class_champion, tmp_path_factory):
                        experiment="academic-test", cohort="synthetic-7",
                        data_fingerprint=fingerprint(class_study.frame), extractor_version="vad-r18-test",
                        registered_model_name=REGISTERED, importance_repeats=2,
-                       champion_checks={"interval_coverage": 0.81, "flag_recall": 0.6, "flag_precision": 0.5})
+                       champion_checks={"interval_coverage": 0.81, "flag_recall": 0.6, "flag_precision": 0.5},
+                       promotion=Promotion(False, "it scores worse on the same folds", current_version="7"))
     return root, uri, run, champion
 
 
@@ -37,7 +40,7 @@ def test_parent_and_one_child_per_configuration(logged):
     assert {"p_one_sided_affect_xgboost", "p_two_sided_attendance_ridge", "mde_mse_affect_ridge",
             "mde_rmse_attendance_adaboost", "champion_mse_mean"} <= set(parent.data.metrics)
     assert parent.data.metrics["champion_interval_coverage"] == pytest.approx(0.81)
-    assert {"champion_flag_recall", "champion_flag_precision"} <= set(parent.data.metrics)
+    assert {"champion_flag_recall", "champion_flag_precision", "champion_rmse_mean"} <= set(parent.data.metrics)
 
     children = client.search_runs([run.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{run.parent_run_id}'")
@@ -55,6 +58,24 @@ def test_parent_and_one_child_per_configuration(logged):
             assert child.data.tags["feature_set"] == LEARNING and not step_metrics & set(child.data.metrics)
 
 
+def test_the_dashboard_opens_on_the_runs_and_says_what_was_found(logged, class_study):
+    root, uri, run, champion = logged
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_experiment(run.experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert find_experiment(uri, "academic-test", root / "artifacts") == run.experiment_id
+    assert find_experiment(uri, "academic-test", root / "elsewhere") is None
+    assert runs_page(run.experiment_id) == f"#/experiments/{run.experiment_id}/runs?workflowType=machine_learning"
+
+    parent = client.get_run(run.parent_run_id)
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("**In short.** ") and f"on {champion.feature_set} predicts the final grade best" in note
+    assert "Adding attendance" in note and "Adding affect" in note and "6 in 10" in note
+    assert "stayed on version 7: it scores worse on the same folds" in note
+    assert parent.data.tags["promotion"] == "kept"
+    best = class_study.results.summary.set_index(["model", "feature_set"]).loc[(champion.model, champion.feature_set)]
+    assert parent.data.metrics["champion_rmse_mean"] == pytest.approx(best["rmse_mean"])
+
+
 def test_artifacts_include_charts_and_tables(logged):
     _, uri, run, _ = logged
     names = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(run.parent_run_id)}
@@ -69,12 +90,17 @@ def test_model_is_registered_and_alias_moves_only_on_promote(logged, class_study
     assert version.tags["model"] == champion.model
     assert CHAMPION_ALIAS not in client.get_registered_model(REGISTERED).aliases
 
-    promote(REGISTERED, run.model_version, tracking_uri=uri)
+    assert find_champion(REGISTERED, tracking_uri=uri) is None
+    assert promote(REGISTERED, run.model_version, tracking_uri=uri) is None      # nothing held it before
     assert str(client.get_model_version_by_alias(REGISTERED, CHAMPION_ALIAS).version) == run.model_version
+    assert promote(REGISTERED, run.model_version, tracking_uri=uri) == run.model_version
+    with pytest.raises(UnknownVersionError, match=f"has no version '99': versions are {run.model_version}"):
+        promote(REGISTERED, "99", tracking_uri=uri)
 
     loaded = load_champion(REGISTERED, tracking_uri=uri)
     assert (loaded.model, loaded.feature_set) == (champion.model, champion.feature_set)
     assert loaded.pipeline.predict(champion.X) == pytest.approx(champion.pipeline.predict(champion.X))
+    assert loaded.checks["interval_coverage"] == pytest.approx(0.81) and "rmse_mean" in loaded.checks
     assert mlflow.get_tracking_uri() != uri  # the global URI was restored
 
 

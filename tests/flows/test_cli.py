@@ -72,3 +72,20 @@ def test_settings_from_toml_and_env(tmp_path, monkeypatch):
     monkeypatch.setenv("VADGRADE_ACADEMIC__PASS_MARK", "55")
     settings = Settings()
     assert settings.cohort == "from-file" and settings.academic.pass_mark == 55
+
+
+def test_vadgrade_turns_mlflow_telemetry_off_before_mlflow_starts(tmp_path):
+    """MLflow starts its telemetry client when first imported; `vadgrade ui`'s server inherits the setting."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    # As outside pytest and CI, where MLflow would otherwise send usage data.
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK", "PYTEST_CURRENT_TEST", "CI", "GITHUB_ACTIONS"}}
+    code = ("import os, flows.cli, mlflow; from mlflow.telemetry import get_telemetry_client; "
+            "print(os.environ['MLFLOW_DISABLE_TELEMETRY'], get_telemetry_client())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**env, "PYTHONPATH": str(repo)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["true", "None"], out.stderr

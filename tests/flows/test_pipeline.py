@@ -52,6 +52,8 @@ def test_pipeline_end_to_end_and_rerun_adds_nothing(small_cohort, tmp_path):
         (m, step) for m in ("ridge", "adaboost", "random_forest", "xgboost") for step in ("attendance", "affect")}
     assert all(row["mde_mse"] >= 0 for row in analysis["steps"])
     assert {"flag_recall", "flag_precision", "interval_coverage"} <= set(analysis["champion_checks"])
+    assert analysis["promotion"] == {"action": "promoted", "champion_version": "1",
+                                     "message": "promoted version 1: no version held the alias yet"}
 
     again = ingest_images(settings)
     assert again["images_scored"] == 0 and again["faces_stored"] == 0
