@@ -76,6 +76,8 @@ def run_process_group(cmd: list[str]) -> int:
     try:
         return child.wait()
     except _Stop as stop:
+        for sig in previous:            # already stopping: a second Ctrl-C or SIGTERM changes nothing
+            signal.signal(sig, signal.SIG_IGN)
         log.info("stopping %s (process group %d)", Path(cmd[0]).name, child.pid)
         os.killpg(child.pid, signal.SIGTERM)
         try:
