@@ -26,6 +26,9 @@ BOX_COLUMNS: tuple[str, ...] = ("box_x", "box_y", "box_w", "box_h")
 STATUS_OK = "ok"            # a face was scored
 STATUS_NO_FACE = "no_face"  # the image decoded but no face was found
 STATUS_ERROR = "error"      # the file could not be decoded (reason says why)
+# With an enrolment (affect.identity): a face that matched no enrolled student. Its row
+# carries no box and no scores; the face was dropped unscored, only counted.
+STATUS_UNMATCHED = "unmatched"
 
 # Files affect.extract accepts: folder walks (the CLI, the warehouse intake) use these.
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
@@ -43,4 +46,10 @@ FACE_COLUMNS: tuple[str, ...] = (
     "model_version",
     "status",
     "reason",
+)
+
+# Added to FACE_COLUMNS when faces are matched to an enrolment (affect.identity).
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "student_id",      # the enrolled student the face matched; empty when nobody
+    "match_distance",  # embedding distance to that student (to the nearest one when unmatched)
 )
