@@ -31,7 +31,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-MIN_PHOTOS, MAX_PHOTOS = 2, 5   # enrolment photos per student
+from affect.schema import MAX_PHOTOS, MIN_PHOTOS
+
 MIN_STUDENTS = 2                # a threshold needs a classmate to compare with
 TRACK_MIN_IOU = 0.3             # boxes in consecutive sampled frames overlapping this much are one track
 NO_MATCH = -1

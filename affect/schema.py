@@ -33,6 +33,9 @@ STATUS_UNMATCHED = "unmatched"
 # Files affect.extract accepts: folder walks (the CLI, the warehouse intake) use these.
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv"})
+# Photos per enrolled student (identity = "enrolment"): the intake counts them by name,
+# affect.matching calibrates each student's threshold from them.
+MIN_PHOTOS, MAX_PHOTOS = 2, 5
 
 FACE_COLUMNS: tuple[str, ...] = (
     "source",          # path (or caller-given name) of the input image or video

@@ -24,6 +24,7 @@ from warehouse.load import (
     validate_roster,
 )
 from warehouse.migrate import load_sql, migrate
+from warehouse.templates import replace_templates, stored_templates
 from warehouse.queries import cohorts, emotion_features, learning_frame, model_versions, session_trends
 
 __all__ = [
@@ -49,10 +50,12 @@ __all__ = [
     "read_roster",
     "read_sessions",
     "rebuild_aggregates",
+    "replace_templates",
     "roster_state",
     "scored_hashes",
     "session_ids",
     "session_trends",
+    "stored_templates",
     "student_aggregates",
     "student_cohorts",
     "student_session_aggregates",
