@@ -53,6 +53,8 @@ class Enrolment:
     owner: np.ndarray              # int [N]: index into students for each template
     templates: np.ndarray          # float [N, D]
     thresholds: np.ndarray         # float [S]: accept a face for student s at distance <= thresholds[s]
+    own: np.ndarray                # float [S]: how far a new photo of s lies from s's other photos
+    nearest: np.ndarray            # float [S]: how close a classmate's photo comes to s's photos
 
     def __repr__(self) -> str:
         return f"Enrolment({len(self.students)} students, {len(self.templates)} templates)"
@@ -97,7 +99,7 @@ def calibrate(student_ids: Sequence[str], templates: np.ndarray) -> Enrolment:
         raise EnrolmentError(f"at least {MIN_STUDENTS} enrolled students are needed to calibrate "
                              f"(a threshold compares each with a classmate); found {len(students)}")
     own, nearest = student_statistics(owner, templates)
-    return Enrolment(tuple(students), owner, templates, (own + nearest) / 2)
+    return Enrolment(tuple(students), owner, templates, (own + nearest) / 2, own, nearest)
 
 
 def assign(distances: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
