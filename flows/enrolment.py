@@ -42,7 +42,8 @@ def embed_plan(plan: intake.EnrolmentPlan, stored: pd.DataFrame | None = None,
     is embedded once.
     """
     known = {} if stored is None else {(r.student_id, r.content_hash): r.template for r in stored.itertuples()}
-    todo = plan.photos[[(s, h) not in known for s, h in zip(plan.photos["student_id"], plan.photos["content_hash"])]]
+    new = np.array([(s, h) not in known for s, h in zip(plan.photos["student_id"], plan.photos["content_hash"])], bool)
+    todo = plan.photos[new]
     fresh = dict(zip(todo["path"], photo_templates(todo["path"].tolist(), score_threshold=score_threshold)))
     templates, problems = [], []
     for rec in plan.photos.itertuples():
