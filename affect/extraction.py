@@ -242,7 +242,8 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     frame = pd.DataFrame(rows, columns=columns)
     floats = ("frame_time_s", *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS,
               *(("match_distance",) if enrolment is not None else ()))
-    return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}})
+    texts = {"student_id": "str"} if enrolment is not None else {}
+    return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}, **texts})
 
 
 def crop_stem(source: str) -> str:
