@@ -35,6 +35,7 @@ bench: venv
 	$(PY) benchmarks/detection.py
 	$(PY) benchmarks/yale_expressions.py
 	$(PY) benchmarks/face_check.py
+	$(PY) benchmarks/identity.py
 
 clean:
 	rm -rf $(VENV) .vadgrade
