@@ -401,8 +401,8 @@ def forget(
     stored face crops (affect.store_crops) are deleted, and so are the input examples of
     models logged by earlier versions (they held three students' feature rows).
 
-    Then, in one transaction, the DuckDB store loses the student's face observations, the
-    images tied to them, their aggregates, gradebook row and test scores, and their roster
+    Then, in one transaction, the DuckDB store loses the student's enrolment templates (face
+    embeddings, identity = "enrolment"), face observations, the images tied to them, their aggregates, gradebook row and test scores, and their roster
     row with consent, display name and pseudonym; the file is then rewritten so no deleted
     bytes remain in it. Only a salted hash of the ID is kept: a later ingest of a roster
     that still lists the student skips them, and later run summaries only count their files.

@@ -82,7 +82,7 @@ def enrol_cohort(con: duckdb.DuckDBPyConnection, data_dir: Path, cohort: str, *,
     templates, aside = embed_plan(plan, warehouse.stored_templates(con, cohort, EMBEDDING_MODEL),
                                   score_threshold=score_threshold)
     warehouse.replace_templates(con, cohort, EMBEDDING_MODEL, templates)
-    return calibrated(templates, aside, len(found.images))
+    return calibrated(templates, aside, plan.found)
 
 
 def enrol_folder(folder: Path, roster: pd.DataFrame | None = None, *, score_threshold: float) -> Enrolled:
@@ -92,4 +92,4 @@ def enrol_folder(folder: Path, roster: pd.DataFrame | None = None, *, score_thre
         roster = pd.DataFrame({"student_id": sorted(set(found.images["student_id"])), "consent": True})
     plan = intake.plan_enrolment(found, roster)
     templates, aside = embed_plan(plan, score_threshold=score_threshold)
-    return calibrated(templates, aside, len(found.images))
+    return calibrated(templates, aside, plan.found)

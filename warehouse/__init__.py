@@ -24,8 +24,8 @@ from warehouse.load import (
     validate_roster,
 )
 from warehouse.migrate import load_sql, migrate
-from warehouse.templates import replace_templates, stored_templates
 from warehouse.queries import cohorts, emotion_features, learning_frame, model_versions, session_trends
+from warehouse.templates import replace_templates, stored_templates
 
 __all__ = [
     "InputError",
