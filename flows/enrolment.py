@@ -8,7 +8,6 @@ log or a summary from here: results carry counts and set-aside reasons only.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +19,6 @@ import warehouse
 from affect.identity import EMBEDDING_MODEL, EMBEDDING_SIZE, photo_templates, template_bytes, template_from_bytes
 from affect.matching import Enrolment, EnrolmentError, calibrate
 from warehouse import intake
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
