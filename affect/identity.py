@@ -167,13 +167,6 @@ class Matcher:
         return out
 
 
-def name_faces(image: np.ndarray, boxes: np.ndarray, enrolment: Enrolment) -> Named:
-    """Who the faces of one photo are (every face embedded; one-to-one)."""
-    matcher = Matcher(enrolment)
-    matcher.add(image, boxes)
-    return matcher.names()[0]
-
-
 def student_names(enrolment: Enrolment, named: Named) -> list[str | None]:
     """Student ids for a frame's faces; None where nobody matched."""
     return [None if s == NO_MATCH else enrolment.students[s] for s in named.student]
