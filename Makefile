@@ -39,6 +39,7 @@ bench: venv
 	$(PY) benchmarks/face_check.py
 	$(PY) benchmarks/onnx_int8.py
 	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/identity.py
 
 clean:
 	rm -rf $(VENV) .vadgrade

@@ -23,10 +23,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from affect.detect import SCORE_THRESHOLD
 from affect.faces import MIN_FACE, DecodeError, Detection, FaceFinder, decode_image, is_crop, masked
+from affect.identity import Matcher, student_names
+from affect.matching import Enrolment
 from affect.model import VadExpressionNet
 from affect.predict import forward_batch, resolve_device
-from affect.schema import (BOX_COLUMNS, EXPRESSIONS, FACE_COLUMNS, PROB_COLUMNS, STATUS_ERROR,
-                           STATUS_NO_FACE, STATUS_OK, VAD)
+from affect.schema import (BOX_COLUMNS, EXPRESSIONS, FACE_COLUMNS, IDENTITY_COLUMNS, PROB_COLUMNS, STATUS_ERROR,
+                           STATUS_NO_FACE, STATUS_OK, STATUS_UNMATCHED, VAD)
 from affect.video import FRAME_INTERVAL_S, VideoError, is_video, sample_frames
 from affect.weights import ModelInfo, load_model
 
@@ -37,6 +39,7 @@ Box = tuple[int, int, int, int]   # x, y, w, h in image pixels
 CROP_MAX_SIDE = 128               # inputs no larger are taken as face crops (detect="auto")
 STILL = float("nan")              # frame_time_s of a still image
 OUTPUT_SUFFIXES = (".csv", ".parquet")   # what write_faces writes
+UNMATCHED_REASON = "matched no enrolled student (not scored, nothing of it kept)"
 
 
 @dataclass
@@ -46,16 +49,29 @@ class Found:
     frame_time_s: float
     detection: Detection | None   # None: the input could not be read
     error: str = ""               # why it could not be read
+    # With an enrolment: who each face of `detection` is (None: nobody), the distance
+    # behind it, and how many faces matched nobody and were dropped from `detection`.
+    student_ids: list[str | None] | None = None
+    distances: np.ndarray | None = None
+    unmatched: int = 0
 
 
 class _DecodedImages(Dataset):
-    """Decode + detect one input per item (every sampled frame of a video); errors become data."""
+    """Decode + detect one input per item (every sampled frame of a video); errors become data.
+
+    With an enrolment, the faces of the inputs marked in `identify` are named
+    (affect.identity) here, in the worker, so that a face matching nobody leaves it as a
+    count only: never scored, never cropped, unless `keep_unmatched`.
+    """
 
     def __init__(self, images: Sequence[ImageInput], detect: str, crop_max_side: int, out_size: int,
                  min_face: int, masks: Sequence[Sequence[Box]] | None, *, score_threshold: float = SCORE_THRESHOLD,
-                 align: bool = True, frame_interval_s: float = FRAME_INTERVAL_S):
+                 align: bool = True, frame_interval_s: float = FRAME_INTERVAL_S,
+                 enrolment: Enrolment | None = None, identify: Sequence[bool] | None = None,
+                 keep_unmatched: bool = False):
         self.images, self.detect, self.crop_max_side, self.masks = images, detect, crop_max_side, masks
         self.frame_interval_s = frame_interval_s
+        self.enrolment, self.identify, self.keep_unmatched = enrolment, identify, keep_unmatched
         self.finder = FaceFinder(out_size, score_threshold, min_face, align)   # models load in each worker
 
     def __len__(self) -> int:
@@ -63,26 +79,51 @@ class _DecodedImages(Dataset):
 
     def __getitem__(self, i: int) -> tuple[int, list[Found]]:
         source, mask = self.images[i], (self.masks[i] if self.masks else ())
+        matcher = (Matcher(self.enrolment) if self.enrolment is not None and (self.identify is None or self.identify[i])
+                   else None)
         if is_video(source):
-            return i, self._video(source, mask)
+            return i, self._video(source, mask, matcher)
         try:
             image = decode_image(source)
         except DecodeError as exc:
             return i, [Found(STILL, None, str(exc))]
-        return i, [Found(STILL, self._faces(masked(image, mask)))]
+        image = masked(image, mask)
+        found = Found(STILL, self._faces(image))
+        if matcher is not None:
+            matcher.add(image, found.detection.boxes)
+            return i, self._named([found], matcher)
+        return i, [found]
 
     def _faces(self, image: np.ndarray) -> Detection:
         crop = self.detect == "never" or (self.detect == "auto" and is_crop(image, self.crop_max_side))
         return self.finder.whole(image) if crop else self.finder.detect(image)
 
-    def _video(self, source: str | Path, mask: Sequence[Box]) -> list[Found]:
+    def _video(self, source: str | Path, mask: Sequence[Box], matcher: Matcher | None) -> list[Found]:
         """One Found per sampled frame; a read failure adds an error row after the frames before it."""
         found: list[Found] = []
         try:
             for t, frame in sample_frames(source, self.frame_interval_s):
-                found.append(Found(t, self._faces(masked(frame, mask))))
+                frame = masked(frame, mask)
+                found.append(Found(t, self._faces(frame)))
+                if matcher is not None:
+                    matcher.add(frame, found[-1].detection.boxes)
         except VideoError as exc:
-            found.append(Found(STILL, None, str(exc)))   # about the file, not one frame
+            failed = Found(STILL, None, str(exc))   # about the file, not one frame
+        else:
+            failed = None
+        if matcher is not None:
+            found = self._named(found, matcher)
+        return found + ([failed] if failed else [])
+
+    def _named(self, found: list[Found], matcher: Matcher) -> list[Found]:
+        """Each frame's faces with their students; unmatched faces dropped and counted unless kept."""
+        for item, named in zip(found, matcher.names()):
+            ids = student_names(matcher.enrolment, named)
+            keep = np.array([s is not None or self.keep_unmatched for s in ids], bool)
+            item.detection = item.detection.subset(keep)
+            item.student_ids = [s for s, k in zip(ids, keep) if k]
+            item.distances = named.distance[keep]
+            item.unmatched = int((~keep).sum())
         return found
 
 
@@ -116,7 +157,8 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
             score_threshold: float = SCORE_THRESHOLD, align: bool = True,
             frame_interval_s: float = FRAME_INTERVAL_S, num_workers: int = 0,
             tta_flip: bool = False, masks: Sequence[Sequence[Box]] | None = None,
-            crops_dir: str | Path | None = None,
+            crops_dir: str | Path | None = None, enrolment: Enrolment | None = None,
+            identify: Sequence[bool] | None = None, keep_unmatched: bool = False,
             on_progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Score every face in `images` (image or video paths, or arrays); one row per face, see affect.schema.
 
@@ -130,6 +172,11 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     masks: per input, boxes blanked before detection (seats of students without consent),
     in every frame of a video.
     crops_dir: keep each scored face crop there as PNG; by default crops are never stored.
+    enrolment: match faces to these enrolled students (affect.matching.calibrate); the rows
+    gain IDENTITY_COLUMNS. A face matching nobody is dropped before scoring and cropping and
+    leaves one `unmatched` row without box or scores, unless `keep_unmatched` (then it is
+    scored with an empty student_id, as `vadgrade identify` shows it).
+    identify: per input, whether to match its faces (default: every input).
     """
     if detect not in ("auto", "always", "never"):
         raise ValueError(f"detect must be 'auto', 'always' or 'never', not {detect!r}")
@@ -141,8 +188,11 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     images = list(images)
     if masks is not None and len(masks) != len(images):
         raise ValueError(f"masks has {len(masks)} entries for {len(images)} images")
+    if identify is not None and len(identify) != len(images):
+        raise ValueError(f"identify has {len(identify)} entries for {len(images)} images")
     dataset = _DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks,
-                             score_threshold=score_threshold, align=align, frame_interval_s=frame_interval_s)
+                             score_threshold=score_threshold, align=align, frame_interval_s=frame_interval_s,
+                             enrolment=enrolment, identify=identify, keep_unmatched=keep_unmatched)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
                         multiprocessing_context=_worker_context() if num_workers > 0 else None)
     rows: list[dict] = []
@@ -168,12 +218,16 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
                 t, detection = found.frame_time_s, found.detection
                 if detection is None:
                     rows.append(_empty_row(source, t, STATUS_ERROR, found.error, info.model_version))
-                elif len(detection.boxes) == 0:
+                elif len(detection.boxes) == 0 and not found.unmatched:
                     rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, info.model_version))
+                rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, info.model_version)
+                         for _ in range(found.unmatched)]
                 for k in range(0 if detection is None else len(detection.boxes)):
                     row = _empty_row(source, t, STATUS_OK, "", info.model_version)
                     row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
                                det_score=float(detection.scores[k]))
+                    if found.student_ids is not None:
+                        row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
                     rows.append(row)
                     pending.append((row, detection.crops[k]))
                     if crops_dir is not None:
@@ -184,9 +238,12 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
         if on_progress:
             on_progress(done, len(images))
     flush()
-    frame = pd.DataFrame(rows, columns=list(FACE_COLUMNS))
-    floats = ("frame_time_s", *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS)
-    return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}})
+    columns = [*FACE_COLUMNS, *(IDENTITY_COLUMNS if enrolment is not None else ())]
+    frame = pd.DataFrame(rows, columns=columns)
+    floats = ("frame_time_s", *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS,
+              *(("match_distance",) if enrolment is not None else ()))
+    texts = {"student_id": "str"} if enrolment is not None else {}
+    return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}, **texts})
 
 
 def crop_stem(source: str) -> str:

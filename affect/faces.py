@@ -54,6 +54,9 @@ class Detection:
     def none(cls, out_size: int, reason: str) -> Detection:
         return cls(np.zeros((0, 4)), np.zeros(0), np.zeros((0, out_size, out_size), np.uint8), reason)
 
+    def subset(self, keep: np.ndarray) -> Detection:
+        return Detection(self.boxes[keep], self.scores[keep], self.crops[keep], self.reason)
+
 
 def _scaled_to_8bit(im: Image.Image) -> np.ndarray:
     """8-bit gray from a high-bit-depth PIL image, scaling instead of clipping."""

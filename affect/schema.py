@@ -26,10 +26,16 @@ BOX_COLUMNS: tuple[str, ...] = ("box_x", "box_y", "box_w", "box_h")
 STATUS_OK = "ok"            # a face was scored
 STATUS_NO_FACE = "no_face"  # the image decoded but no face was found
 STATUS_ERROR = "error"      # the file could not be decoded (reason says why)
+# With an enrolment (affect.identity): a face that matched no enrolled student. Its row
+# carries no box and no scores; the face was dropped unscored, only counted.
+STATUS_UNMATCHED = "unmatched"
 
 # Files affect.extract accepts: folder walks (the CLI, the warehouse intake) use these.
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv"})
+# Photos per enrolled student (identity = "enrolment"): the intake counts them by name,
+# affect.matching calibrates each student's threshold from them.
+MIN_PHOTOS, MAX_PHOTOS = 2, 5
 
 FACE_COLUMNS: tuple[str, ...] = (
     "source",          # path (or caller-given name) of the input image or video
@@ -43,4 +49,10 @@ FACE_COLUMNS: tuple[str, ...] = (
     "model_version",
     "status",
     "reason",
+)
+
+# Added to FACE_COLUMNS when faces are matched to an enrolment (affect.identity).
+IDENTITY_COLUMNS: tuple[str, ...] = (
+    "student_id",      # the enrolled student the face matched; empty when nobody
+    "match_distance",  # embedding distance to that student (to the nearest one when unmatched)
 )

@@ -201,12 +201,29 @@ def extract(
     frame_interval_s: Annotated[Optional[float], typer.Option(help="Videos: seconds between sampled frames.")] = None,
 ) -> None:
     """Score every face in the given images and videos; one row per face (no-face and bad files get a row too)."""
-    import affect
-    from affect.extraction import OUTPUT_SUFFIXES, write_faces
-    from affect.schema import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+    from affect.extraction import write_faces
+    _check_out(out)
+    settings = _settings()
+    files = _media_files(paths)
+    frame = _score(files, settings, batch_size=batch_size or settings.affect.batch_size,
+                   device=device or settings.affect.device, detect=detect or settings.affect.detect,
+                   num_workers=num_workers, score_threshold=score_threshold or settings.affect.score_threshold,
+                   frame_interval_s=frame_interval_s or settings.affect.frame_interval_s)
+    write_faces(frame, out)
+    counts = frame.drop_duplicates(["source", "frame_time_s"])["status"].value_counts().to_dict()
+    console.print(f"{len(files)} files, {int((frame.status == 'ok').sum())} faces -> {out}  "
+                  f"(per image or video frame: {counts})")
+
+
+def _check_out(out: Path) -> None:
+    from affect.extraction import OUTPUT_SUFFIXES
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         _fail(f"--out {out}: must end in {' or '.join(OUTPUT_SUFFIXES)}")
-    settings = _settings()
+
+
+def _media_files(paths: list[Path]) -> list[Path]:
+    """The given files, and the images and videos found in the given folders (recursively)."""
+    from affect.schema import IMAGE_SUFFIXES, VIDEO_SUFFIXES
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -215,19 +232,64 @@ def extract(
             files.append(path)   # missing or odd files still get an error row
     if not files:
         _fail("no images or videos found in the given paths")
+    return files
+
+
+def _score(files: list[Path], settings: Settings, **options):
+    """affect.extract over `files` with a progress bar; `options` override the settings."""
+    import affect
+    a = settings.affect
+    options = {"batch_size": a.batch_size, "device": a.device, "detect": a.detect,
+               "score_threshold": a.score_threshold, "frame_interval_s": a.frame_interval_s, **options}
     with _progress() as bar:
         task = bar.add_task("extracting", total=len(files))
-        frame = affect.extract(files, batch_size=batch_size or settings.affect.batch_size,
-                               device=device or settings.affect.device, detect=detect or settings.affect.detect,
-                               weights_dir=settings.affect.weights_dir, num_workers=num_workers,
-                               score_threshold=score_threshold or settings.affect.score_threshold,
-                               align=settings.affect.align,
-                               frame_interval_s=frame_interval_s or settings.affect.frame_interval_s,
-                               on_progress=lambda done, total: bar.update(task, completed=done))
+        return _guard(lambda: affect.extract(files, weights_dir=a.weights_dir, align=a.align, **options,
+                                             on_progress=lambda done, total: bar.update(task, completed=done)))
+
+
+@app.command()
+def identify(
+    paths: Annotated[list[Path], typer.Argument(help="Image or video files, or folders (searched recursively).")],
+    enrolment: Annotated[Path, typer.Option(help="Enrolment folder: <student_id>/ with 2 to 5 photos each.")],
+    out: Annotated[Path, typer.Option(help=".csv or .parquet")] = Path("faces.csv"),
+    roster: Annotated[Optional[Path], typer.Option(help="roster.csv: enrol only students with consent.")] = None,
+    num_workers: Annotated[int, typer.Option(help="DataLoader workers that decode, detect and match.")] = 2,
+) -> None:
+    """Check an enrolment before a run: the rows of `extract` plus the matched student_id
+    (blank when none) and match_distance. Nothing is stored; the templates live only
+    in this process. The pipeline matches frames with the same code (identity = "enrolment")."""
+    from affect.extraction import write_faces
+    from flows.enrolment import enrol_folder
+    import warehouse
+    _check_out(out)
+    settings = _settings()
+    files = _media_files(paths)
+    consent = _guard(lambda: warehouse.read_roster(roster)) if roster is not None else None
+    enrolled = _guard(lambda: enrol_folder(enrolment, consent, score_threshold=settings.affect.score_threshold))
+    for item in enrolled.set_aside:
+        console.print(f"[yellow]not enrolled[/] {item['path']}: {item['reason']}")
+    if enrolled.enrolment is None:
+        _fail(f"cannot match faces: {enrolled.problem}")
+    _print_enrolment(enrolled.enrolment)
+    frame = _score(files, settings, num_workers=num_workers, enrolment=enrolled.enrolment, keep_unmatched=True)
     write_faces(frame, out)
-    counts = frame.drop_duplicates(["source", "frame_time_s"])["status"].value_counts().to_dict()
-    console.print(f"{len(files)} files, {int((frame.status == 'ok').sum())} faces -> {out}  "
-                  f"(per image or video frame: {counts})")
+    faces = frame[frame["status"] == "ok"]
+    console.print(f"{len(files)} files, {len(faces)} faces, {int(faces['student_id'].notna().sum())} matched to "
+                  f"{faces['student_id'].nunique()} of {len(enrolled.enrolment.students)} students -> {out}")
+
+
+def _print_enrolment(enrolment) -> None:
+    """Per student: how their photos agree and how close a classmate comes (a classmate closer
+    than their own photos makes matching them unreliable)."""
+    table = Table(title="enrolment")
+    for column in ("student", "photos", "own photos apart", "nearest classmate", "threshold", ""):
+        table.add_column(column, justify="left" if column in ("student", "") else "right")
+    for s, student in enumerate(enrolment.students):
+        own, nearest = enrolment.own[s], enrolment.nearest[s]
+        table.add_row(student, str(int((enrolment.owner == s).sum())), f"{own:.3f}", f"{nearest:.3f}",
+                      f"{enrolment.thresholds[s]:.3f}",
+                      "[yellow]a classmate is closer than their own photos: retake them[/]" if nearest <= own else "")
+    Console().print(table)
 
 
 # --- pipeline ---------------------------------------------------------------------------
@@ -356,8 +418,8 @@ def forget(
     stored face crops (affect.store_crops) are deleted, and so are the input examples of
     models logged by earlier versions (they held three students' feature rows).
 
-    Then, in one transaction, the DuckDB store loses the student's face observations, the
-    images tied to them, their aggregates, gradebook row and test scores, and their roster
+    Then, in one transaction, the DuckDB store loses the student's enrolment templates (face
+    embeddings, identity = "enrolment"), face observations, the images tied to them, their aggregates, gradebook row and test scores, and their roster
     row with consent, display name and pseudonym; the file is then rewritten so no deleted
     bytes remain in it. Only a salted hash of the ID is kept: a later ingest of a roster
     that still lists the student skips them, and later run summaries only count their files.

@@ -24,8 +24,10 @@ from academic.features import fingerprint, join_frames
 from academic.promotion import decide as decide_promotion
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import find_champion, load_champion, log_analysis, promote
+from affect.matching import Enrolment
 from affect.schema import STATUS_OK
 from affect.weights import load_model, read_info
+from flows.enrolment import Enrolled, enrol_cohort
 # Every flow and task below persists no result and keeps its exceptions' text (image paths
 # name students) out of Prefect's database and storage: see flows/privacy.py.
 from flows.privacy import original, private_flow as flow, private_task as task
@@ -78,7 +80,7 @@ def check_inputs(settings: Settings, *, train: bool = True) -> None:
     labelled, consenting students to cross-validate), so the CLI can say so in one message.
     """
     roster, _, grades = read_reference(settings)
-    intake.check_layout(settings.data_dir)
+    intake.check_layout(settings.data_dir, enrolment=settings.identity == "enrolment")
     if train:
         consenting = set(roster.loc[roster["consent"], "student_id"])
         labelled = grades["final_grade"].notna() & grades["student_id"].isin(consenting)
@@ -138,20 +140,32 @@ def plan_task(settings: Settings) -> intake.Intake:
         return intake.plan_images(found, roster=warehouse.roster_state(con, settings.cohort),
                                   sessions=warehouse.session_ids(con, settings.cohort),
                                   erased=warehouse.erased_students(con, settings.cohort, found.student_ids),
-                                  done=warehouse.scored_hashes(con, settings.cohort, version))
+                                  done=warehouse.scored_hashes(con, settings.cohort, version),
+                                  identity=settings.identity == "enrolment")
+    finally:
+        con.close()
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_unless_bad_input)
+def enrol_task(settings: Settings) -> Enrolled:
+    """Enrol the consenting students' photos (templates kept in DuckDB only) and calibrate the matcher."""
+    con = warehouse.connect(settings.db_path)
+    try:
+        return enrol_cohort(con, settings.data_dir, settings.cohort, score_threshold=settings.affect.score_threshold)
     finally:
         con.close()
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input)
-def extract_task(chunk: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Score one chunk of images; every image comes back with at least one row."""
+def extract_task(chunk: pd.DataFrame, settings: Settings, enrolment: Enrolment | None = None) -> pd.DataFrame:
+    """Score one chunk of images; every image comes back with at least one row (frame faces matched to `enrolment`)."""
     a = settings.affect
     faces = affect.extract(chunk["path"].tolist(), batch_size=a.batch_size, device=a.device,
                            model=_model(str(a.weights_dir) if a.weights_dir else None, a.device),
                            detect=a.detect, score_threshold=a.score_threshold, align=a.align,
                            frame_interval_s=a.frame_interval_s, num_workers=a.num_workers, masks=chunk["masks"].tolist(),
-                           crops_dir=settings.stored_crops_dir if a.store_crops else None)
+                           crops_dir=settings.stored_crops_dir if a.store_crops else None, enrolment=enrolment,
+                           identify=(chunk["layout"] == "frame").tolist() if enrolment is not None else None)
     return faces
 
 
@@ -187,25 +201,31 @@ def ingest_images(settings: Settings | None = None) -> dict:
 def _ingest_images(settings: Settings) -> dict:
     """Discover new images, score them in chunks, store each chunk in one transaction."""
     plan = plan_task(settings)
+    identity = settings.identity == "enrolment"
+    enrolled = enrol_task(settings) if identity else Enrolled(None)
+    if identity and enrolled.enrolment is None:
+        plan = intake.without_frames(plan, f"nobody to match its faces to: {enrolled.problem} (not opened)")
     size = settings.flows.images_per_task
     chunks = [plan.todo.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(plan.todo), size)]
     runner = settings.flows.task_runner
     log.info("extracting %d images in %d chunks on the %s task runner%s", len(plan.todo), len(chunks), runner,
              f" (Dask scheduler {settings.flows.dask_address or 'LocalCluster'})" if runner == "dask" else "")
-    futures = extract_task.with_options(retries=settings.flows.task_retries).map(chunks, unmapped(settings))
+    futures = extract_task.with_options(retries=settings.flows.task_retries).map(
+        chunks, unmapped(settings), unmapped(enrolled.enrolment))
+    dropped = "faces_unmatched" if identity else "faces_outside_seats"
     totals = {"images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
-              "faces_stored": 0, "images_rejected": 0, "faces_outside_seats": 0}
-    problems = list(plan.set_aside)
+              "faces_stored": 0, "images_rejected": 0, dropped: 0, **enrolled.counts}
+    problems = plan.set_aside + enrolled.set_aside
     con = warehouse.connect(settings.db_path)
     try:
         for chunk, future in zip(chunks, futures):
             faces_of_chunk = future.result()
-            faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats)
+            faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats, identity=identity)
             result = warehouse.load_observations(con, settings.cohort, faces, images)
             totals["images_scored"] += result.images_loaded
             totals["faces_stored"] += result.faces_loaded
             totals["images_rejected"] += result.images_rejected
-            totals["faces_outside_seats"] += outside
+            totals[dropped] += outside
             problems += intake.problems_of(faces_of_chunk)
             sources = dict(zip(images["content_hash"], images["source"]))
             problems += [{"path": sources.get(r.content_hash, r.content_hash), "reason": f"not stored: {r.reason}"}

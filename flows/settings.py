@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     home: Path = Path(".vadgrade")                   # every file the product writes
     cohort: str = "demo"
     data_dir: Path = Path("sample_data/demo")        # gradebook.csv, roster.csv, sessions.csv, images/
+    # Whose face is it, in classroom frames: "layout" (a per-student folder, or the seat map),
+    # or "enrolment" (matched to consenting students' photos in <data_dir>/enrolment/).
+    identity: Literal["layout", "enrolment"] = "layout"
     tracking_uri: str | None = None                  # None: sqlite:///<home>/mlflow.db
     affect: AffectSettings = AffectSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

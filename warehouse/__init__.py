@@ -25,6 +25,7 @@ from warehouse.load import (
 )
 from warehouse.migrate import load_sql, migrate
 from warehouse.queries import cohorts, emotion_features, learning_frame, model_versions, session_trends
+from warehouse.templates import replace_templates, stored_templates
 
 __all__ = [
     "InputError",
@@ -49,10 +50,12 @@ __all__ = [
     "read_roster",
     "read_sessions",
     "rebuild_aggregates",
+    "replace_templates",
     "roster_state",
     "scored_hashes",
     "session_ids",
     "session_trends",
+    "stored_templates",
     "student_aggregates",
     "student_cohorts",
     "student_session_aggregates",

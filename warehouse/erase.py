@@ -27,10 +27,12 @@ from warehouse.tx import registered, transaction
 log = logging.getLogger(__name__)
 
 # Every table with rows about a student, each keyed by (cohort, student_id); deleted in
-# this order (observations first, the roster row with the pseudonym last). A test checks
-# that every table with a student_id column is listed. images: only images tied to the
+# this order (biometric templates and observations first, the roster row with the
+# pseudonym last). A test checks that every table with a student_id column is listed.
+# enrolment_templates: face embeddings (identity = "enrolment"). images: only images tied to the
 # student (per-student layout); classroom frames keep their row, minus this student's faces.
 ERASED_TABLES: tuple[str, ...] = (
+    "enrolment_templates",
     "face_observations",
     "images",
     "agg_student_session",

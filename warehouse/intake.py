@@ -11,6 +11,9 @@ Two layouts per session folder (see README "Input formats"):
       `camera, student_id, x, y, w, h`; a face belongs to the seat holding its centre.
 Consent is decided from paths and the store's roster alone, so an image of a student
 without consent is never opened; in frames, their seats are masked before detection.
+With identity = "enrolment", frames need no seat map: `find_enrolment` -> `plan_enrolment`
+-> embedding (affect.identity) -> `usable_enrolment` gives the photos of consenting
+students to match frame faces to, and a face matching nobody is dropped and counted.
 Every path is resolved first: a file or link leading outside the cohort folder is
 refused unopened, and so is a name that is not valid UTF-8.
 """
@@ -26,7 +29,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from affect.schema import IMAGE_SUFFIXES, STATUS_ERROR, STATUS_OK, VIDEO_SUFFIXES
+from affect.schema import (IMAGE_SUFFIXES, MAX_PHOTOS, MIN_PHOTOS, STATUS_ERROR, STATUS_OK, STATUS_UNMATCHED,
+                           VIDEO_SUFFIXES)
 from warehouse.errors import InputError
 from warehouse.inputs import read_csv_text
 
@@ -37,6 +41,7 @@ PLAN_COLUMNS = ["path", "session_id", "student_id", "camera", "layout"]
 SEAT_MAP = "seat_map.csv"
 MANIFEST = "manifest.csv"
 IMAGES = "images"
+ENROLMENT = "enrolment"      # enrolment/<student_id>/*.jpg|png, used when identity = "enrolment"
 
 # Reasons a file is set aside; tests and the run summary group by these strings.
 ERASED_REASON = "erased on request (not opened)"
@@ -238,12 +243,16 @@ class FoundImages:
         return sorted(ids)
 
 
-def check_layout(data_dir: str | Path) -> None:
-    """InputError unless the cohort folder has images/ or a manifest with its columns (nothing walked)."""
+def check_layout(data_dir: str | Path, *, enrolment: bool = False) -> None:
+    """InputError unless the cohort folder has images/ or a manifest with its columns (nothing walked),
+    and, with `enrolment` (identity = "enrolment"), an enrolment/ folder."""
     data_dir = Path(data_dir)
     root, manifest = data_dir / IMAGES, data_dir / MANIFEST
     if not root.is_dir() and not manifest.is_file():
         raise InputError(str(data_dir), [f"no {IMAGES}/ folder and no {MANIFEST}: nothing to score"])
+    if enrolment and not (data_dir / ENROLMENT).is_dir():
+        raise InputError(str(data_dir), [f'identity = "enrolment" but there is no {ENROLMENT}/ folder '
+                                         f"({ENROLMENT}/<student_id>/ with {MIN_PHOTOS} to {MAX_PHOTOS} photos each)"])
     if manifest.is_file():
         _manifest_table(manifest)
 
@@ -289,7 +298,7 @@ def _consent_map(roster: pd.DataFrame) -> dict[str, bool]:
 
 
 def apply_consent(plan: IntakePlan, roster: pd.DataFrame, erased: Collection[str] = ()) -> IntakePlan:
-    """Keep per-student images of consenting roster students; set the others aside unopened.
+    """Keep per-student images (and enrolment photos) of consenting roster students; set the others aside unopened.
 
     `roster`: student_id, consent[, on_roster] (students kept in the store but absent
     from this run's roster have on_roster False). `erased`: students erased from the
@@ -300,7 +309,7 @@ def apply_consent(plan: IntakePlan, roster: pd.DataFrame, erased: Collection[str
     off_roster = set(roster.loc[~roster["on_roster"].astype(bool), "student_id"]) if "on_roster" in roster else set()
     erased = set(erased)
     images = plan.images
-    per_student = images["layout"] == "per_student"
+    per_student = images["student_id"].notna()      # per-student images and enrolment photos
     ids = images["student_id"]
     gone = ids.isin(erased)
     known = ids.isin(allowed.keys()) & ~gone
@@ -360,13 +369,14 @@ def _frame_size(path: str) -> tuple[int, int] | None:
         return None
 
 
-def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, roster: pd.DataFrame
-               ) -> tuple[pd.DataFrame, list[dict], int]:
+def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, roster: pd.DataFrame,
+               *, identity: bool = False) -> tuple[pd.DataFrame, list[dict], int]:
     """Hash the allowed files, drop those already scored or repeated, attach frame masks.
 
     Returns the images to score (plan columns + content_hash + masks), the files set
     aside with reasons (unreadable, duplicate content, frame without seats, seats
-    outside the frame) and how many were already stored.
+    outside the frame) and how many were already stored. With `identity` (faces in
+    frames are matched to enrolled students), frames need no seat map and are not masked.
     """
     aside = list(plan.set_aside)
     keep, hashes, masks, seen, checked = [], [], [], {}, set()
@@ -384,7 +394,7 @@ def new_images(plan: IntakePlan, done: set[str], seats: pd.DataFrame | None, ros
             aside.append({"path": rec.path, "reason": f"same content as {seen[digest]}"})
             continue
         mask: list[tuple[int, int, int, int]] = []
-        if rec.layout == "frame":
+        if rec.layout == "frame" and not identity:
             if seats is None or not (seats["camera"] == rec.camera).any():
                 aside.append({"path": rec.path, "reason": f"frame of camera {rec.camera!r} has no valid seat map"})
                 continue
@@ -413,16 +423,103 @@ class Intake:
 
 
 def plan_images(found: FoundImages, *, roster: pd.DataFrame, sessions: Collection[str],
-                erased: Collection[str], done: set[str]) -> Intake:
+                erased: Collection[str], done: set[str], identity: bool = False) -> Intake:
     """Sessions, consent and erasure first (nothing opened), then content hashes and seat masks.
 
     `roster` is the store's view after this run's roster was loaded (student_id,
     consent, on_roster); `done` the hashes already stored for this cohort and model.
+    `identity`: faces in frames will be matched to enrolled students (no seat map needed).
     """
     plan = check_sessions(found.plan, sessions)
     plan = apply_consent(plan, roster, erased)
-    todo, aside, already = new_images(plan, done, found.seats, roster)
+    todo, aside, already = new_images(plan, done, found.seats, roster, identity=identity)
     return Intake(todo, aside, found.seats, found=len(found.plan.images), already_stored=already)
+
+
+def without_frames(intake: Intake, reason: str) -> Intake:
+    """`intake` with its frames set aside unopened (e.g. nobody is enrolled to match their faces to)."""
+    frames = intake.todo["layout"] == "frame"
+    aside = intake.set_aside + [{"path": path, "reason": reason} for path in intake.todo.loc[frames, "path"]]
+    return Intake(intake.todo[~frames].reset_index(drop=True), aside, intake.seats, intake.found,
+                  intake.already_stored)
+
+
+# --- enrolment (identity = "enrolment") ------------------------------------------------
+
+@dataclass
+class EnrolmentPlan:
+    """Enrolment photos to embed (path, student_id, content_hash) and the files set aside, with reasons."""
+
+    photos: pd.DataFrame
+    set_aside: list[dict]
+    found: int                           # photo files found, opened or not
+
+
+def find_enrolment(folder: str | Path, data_root: str | Path | None = None) -> IntakePlan:
+    """Walk `<folder>/<student_id>/...` and list every photo with its student; nothing is opened.
+
+    `data_root` (default `folder`) bounds where links may lead, as in `discover`.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), ["enrolment folder not found"])
+    bound = Path(data_root if data_root is not None else folder).resolve()
+    rows, aside = [], []
+    for entry in _entries(folder, bound, aside):
+        if not entry.is_dir():
+            aside.append({"path": str(entry), "reason": "file outside any student's enrolment folder (ignored)"})
+            continue
+        for file in _files(entry, bound, aside):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append((str(file), None, entry.name, None, ENROLMENT))
+            else:
+                aside.append({"path": str(file), "reason": "not a photo file (by name)"})
+    return _plan(rows, aside)
+
+
+def plan_enrolment(found: IntakePlan, roster: pd.DataFrame, erased: Collection[str] = ()) -> EnrolmentPlan:
+    """Consent first, then photos per student, then content hashes: what may be embedded.
+
+    Photos of students who may not be scored (no consent, not on the roster, unknown,
+    erased) and of students with fewer than MIN_PHOTOS or more than MAX_PHOTOS photos are
+    set aside unopened; so are unreadable files and repeated content.
+    """
+    plan = apply_consent(found, roster, erased)
+    aside = list(plan.set_aside)
+    rows = []
+    for student, photos in plan.images.groupby("student_id", sort=True):
+        if not MIN_PHOTOS <= len(photos) <= MAX_PHOTOS:
+            aside.append({"path": str(Path(photos["path"].iloc[0]).parent),
+                          "reason": f"{len(photos)} enrolment photo(s); {MIN_PHOTOS} to {MAX_PHOTOS} are needed "
+                                    "(not opened, not enrolled)"})
+            continue
+        for path in photos["path"]:
+            try:
+                rows.append((path, student, content_hash(path)))
+            except OSError as exc:
+                aside.append({"path": path, "reason": f"unreadable file ({exc.strerror or exc})"})
+    photos = pd.DataFrame(rows, columns=["path", "student_id", "content_hash"])
+    repeated = photos.duplicated("content_hash")
+    first = dict(zip(photos["content_hash"], photos["path"]))
+    aside += [{"path": r.path, "reason": f"same content as {first[r.content_hash]}"} for r in photos[repeated].itertuples()]
+    return EnrolmentPlan(photos[~repeated].reset_index(drop=True), aside, found=len(found.images))
+
+
+def usable_enrolment(photos: pd.DataFrame, problems: list[str | None]) -> tuple[pd.DataFrame, list[dict]]:
+    """The photos that gave a template, of students left with enough of them; the rest set aside.
+
+    `problems[i]`: why `photos` row i gave no template (unreadable, no face, several
+    faces), or None. A student with fewer than MIN_PHOTOS usable photos is not enrolled.
+    """
+    aside = [{"path": path, "reason": problem} for path, problem in zip(photos["path"], problems) if problem]
+    usable = photos.assign(_ok=[p is None for p in problems])
+    counts = usable.groupby("student_id")["_ok"].sum()
+    for student in counts.index[counts < MIN_PHOTOS]:
+        folder = Path(usable.loc[usable["student_id"] == student, "path"].iloc[0]).parent
+        aside.append({"path": str(folder), "reason": f"{counts[student]} usable enrolment photo(s); "
+                                                     f"{MIN_PHOTOS} to {MAX_PHOTOS} are needed (not enrolled)"})
+    enrolled = usable["_ok"] & usable["student_id"].map(counts).ge(MIN_PHOTOS)
+    return photos[enrolled.to_numpy()].reset_index(drop=True), aside
 
 
 def problems_of(faces: pd.DataFrame) -> list[dict]:
@@ -434,7 +531,11 @@ def problems_of(faces: pd.DataFrame) -> list[dict]:
     out = []
     for source, rows in faces.groupby("source", sort=False):
         ok, errors = rows["status"] == STATUS_OK, rows[rows["status"] == STATUS_ERROR]
-        if not ok.any():
+        unmatched = int((rows["status"] == STATUS_UNMATCHED).sum())
+        if not ok.any() and unmatched and len(errors) == 0:
+            out.append({"path": source, "reason": f"no face matched an enrolled student ({unmatched} face(s) "
+                                                  "dropped unscored)"})
+        elif not ok.any():
             out.append({"path": source, "reason": str(rows["reason"].iloc[-1] if len(errors) == 0
                                                       else errors["reason"].iloc[0])})
         elif len(errors):
@@ -442,22 +543,30 @@ def problems_of(faces: pd.DataFrame) -> list[dict]:
     return out
 
 
-def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFrame | None
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFrame | None, *,
+                    identity: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Key extracted faces by image hash, student and session, ready for load_observations.
 
-    Per-student images take the student from the path; frame faces take the seat that
-    holds their centre, and faces outside every seat are dropped and counted, never guessed.
-    An image (or video) is `ok` when any of its rows is. Returns (faces, images, faces outside seats).
+    Per-student images take the student from the path. Frame faces take the seat that
+    holds their centre, or with `identity` the enrolled student they matched (the
+    extractor's student_id); faces outside every seat or matching nobody are dropped and
+    counted, never guessed. An image (or video) is `ok` when any of its rows is.
+    Returns (faces, images, faces of frames left without a student).
     """
     meta = chunk[["path", "content_hash", "session_id", "student_id", "camera", "layout"]].rename(columns={"path": "source"})
-    rows = faces.merge(meta, on="source", how="left", validate="many_to_one")
-    ok = rows["status"] == "ok"
-    outside = 0
-    for camera in rows.loc[ok & (rows["layout"] == "frame"), "camera"].unique():
-        pick = ok & (rows["camera"] == camera)
-        rows.loc[pick, "student_id"] = assign_seats(rows[pick], seats, camera)
-        outside += int(rows.loc[pick, "student_id"].isna().sum())
+    matched = faces["student_id"] if "student_id" in faces else pd.Series(None, index=faces.index, dtype=object)
+    rows = faces.drop(columns="student_id", errors="ignore").merge(meta, on="source", how="left", validate="many_to_one")
+    ok = rows["status"] == STATUS_OK
+    frame = rows["layout"] == "frame"
+    if identity:
+        rows.loc[frame, "student_id"] = matched.to_numpy()[frame.to_numpy()]
+        outside = int((rows["status"] == STATUS_UNMATCHED).sum() + (ok & frame & rows["student_id"].isna()).sum())
+    else:
+        outside = 0
+        for camera in rows.loc[ok & frame, "camera"].unique():
+            pick = ok & (rows["camera"] == camera)
+            rows.loc[pick, "student_id"] = assign_seats(rows[pick], seats, camera)
+            outside += int(rows.loc[pick, "student_id"].isna().sum())
     first = rows.assign(_ok=ok).sort_values("_ok", ascending=False, kind="stable").drop_duplicates("source")
     images = first[["content_hash", "model_version", "session_id", "source", "status", "reason"]]
     images = images.merge(meta[["source", "student_id"]], on="source").reset_index(drop=True)

@@ -36,7 +36,7 @@ def cohort_copy(small_cohort, tmp_path) -> Path:
     return Path(shutil.copytree(small_cohort, tmp_path / "data"))
 
 
-def files_naming(roots: list[Path], needle: str) -> list[str]:
+def files_naming(roots: list[Path], needle: str | bytes) -> list[str]:
     """Files under `roots` whose bytes hold `needle`, also inside base64 (how Prefect stores pickles)."""
     import base64
     import binascii
@@ -51,6 +51,6 @@ def files_naming(roots: list[Path], needle: str) -> list[str]:
                     decoded.append(base64.b64decode(re.sub(rb"\s", b"", run)))
                 except (binascii.Error, ValueError):
                     continue
-            if any(needle.encode() in blob for blob in (data, *decoded)):
+            if any((needle if isinstance(needle, bytes) else needle.encode()) in blob for blob in (data, *decoded)):
                 found.append(str(path))
     return found

@@ -236,6 +236,56 @@ def _cp1252_roster(data: Path, _: Path) -> None:
     (data / "roster.csv").write_bytes(text.encode("cp1252"))
 
 
+# --- enrolment (identity = "enrolment"; real faces from ../shared, skipped when absent) ----
+
+IDENTITY = {"VADGRADE_IDENTITY": "enrolment"}
+
+
+def _consenting_ids(data: Path) -> list[str]:
+    roster = pd.read_csv(data / "roster.csv", dtype=str)
+    return roster.loc[roster["consent"] == "yes", "student_id"].tolist()
+
+
+def _enrolment(defect: Callable[[Path, list[str]], None] | None = None, students: int = 3) -> Mutation:
+    """Three consenting students enrol with two Yale photos each, then `defect(data, consenting ids)`."""
+    def mutate(data: Path, _: Path) -> None:
+        from tests.yale import enrol
+        ids = _consenting_ids(data)
+        for student, subject in zip(ids[:students], ("subject01", "subject02", "subject03")):
+            enrol(data, student, subject)
+        if defect is not None:
+            defect(data, ids)
+    return mutate
+
+
+def _enrol(student: Callable[[Path, list[str]], str], conditions=("normal", "happy")):
+    def defect(data: Path, ids: list[str]) -> None:
+        from tests.yale import enrol
+        enrol(data, student(data, ids), "subject04", conditions)
+    return defect
+
+
+def _refusing(data: Path, _: list[str]) -> str:
+    roster = pd.read_csv(data / "roster.csv", dtype=str)
+    return str(roster.loc[roster["consent"] == "no", "student_id"].iloc[0])
+
+
+def _enrolment_file(name: str, content: Callable[[Path], bytes]):
+    def defect(data: Path, ids: list[str]) -> None:
+        folder = data / "enrolment" / ids[0]
+        (folder / name).write_bytes(content(folder))
+    return defect
+
+
+def _two_faces(_: Path) -> bytes:
+    import io
+    from PIL import Image
+    from tests.yale import frame_of
+    buffer = io.BytesIO()
+    Image.fromarray(frame_of(("subject06", "normal"), ("subject07", "normal"))).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -294,6 +344,8 @@ STOPS = [
     Case("forget-unknown-student", None, 2, "'S005-99999' is not stored", argv=("forget", "S005-99999", "--yes"),
          from_base_store=True),
     Case("export-unknown-table", None, 2, "unknown table 'nope'", argv=("export", "nope"), from_base_store=True),
+    Case("identity-without-enrolment-folder", None, 2, 'identity = "enrolment" but there is no enrolment/ folder',
+         env=IDENTITY),
 ]
 
 SET_ASIDE = [
@@ -333,6 +385,20 @@ SET_ASIDE = [
     Case("roster-saved-as-cp1252", _cp1252_roster, 0, "images_scored"),
     Case("student-removed-from-roster", _edit_csv("roster.csv", lambda t: t.iloc[1:]), 0, '"students_off_roster": 1',
          from_base_store=True),
+    Case("enrolment-of-unknown-student", _enrolment(_enrol(lambda d, ids: "S005-99999")), 0,
+         "unknown student (not on the roster; not opened)", env=IDENTITY),
+    Case("enrolment-without-consent", _enrolment(_enrol(_refusing)), 0, "no consent (not opened)", env=IDENTITY),
+    Case("enrolment-one-photo", _enrolment(_enrol(lambda d, ids: ids[3], ("normal",))), 0,
+         "1 enrolment photo(s); 2 to 5 are needed (not opened, not enrolled)", env=IDENTITY),
+    Case("enrolment-six-photos", _enrolment(_enrol(lambda d, ids: ids[3], ("normal", "happy", "sad", "sleepy",
+                                                                            "surprised", "wink"))), 0,
+         "6 enrolment photo(s); 2 to 5 are needed (not opened, not enrolled)", env=IDENTITY),
+    Case("enrolment-unreadable-photo", _enrolment(_enrolment_file("bad.png", lambda _: b"\x89PNG\r\n\x1a\nnot really")),
+         0, "corrupt or truncated image", env=IDENTITY),
+    Case("enrolment-photo-of-two-faces", _enrolment(_enrolment_file("two.png", _two_faces)), 0,
+         "2 faces in the enrolment photo (it must show one)", env=IDENTITY),
+    Case("enrolment-of-one-student-only", _enrolment(students=1), 0,
+         "nobody to match its faces to: at least 2 enrolled students are needed", env=IDENTITY, frames_lost=True),
 ]
 
 

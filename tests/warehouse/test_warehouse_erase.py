@@ -20,6 +20,7 @@ from warehouse import (
     load_sessions,
     rebuild_aggregates,
     student_cohorts,
+    replace_templates,
     student_traces,
 )
 from warehouse.erase import ERASED_TABLES
@@ -46,15 +47,23 @@ def _frame_observations(students: list[str], session: str) -> tuple[pd.DataFrame
     return faces, images_of(faces).assign(student_id=None)
 
 
+def _templates(students: list[str]) -> pd.DataFrame:
+    """Two enrolment templates per student (made-up bytes)."""
+    return pd.DataFrame([(s, f"{s}-photo{k}", bytes([k]) * 512) for s in students for k in (1, 2)],
+                        columns=["student_id", "content_hash", "template"])
+
+
 def _fill(con: duckdb.DuckDBPyConnection) -> None:
-    """COHORT: s01-s03 graded, s01/s02 with per-student images and a shared frame; OTHER: its own s01."""
+    """COHORT: s01-s03 graded and enrolled, s01/s02 with per-student images and a shared frame; OTHER: its own s01."""
     load_gradebook(con, COHORT, _gradebook(["s01", "s02", "s03"]))
+    replace_templates(con, COHORT, "model-1", _templates(["s01", "s02", "s03"]))
     faces, images = make_observations([("s01", "w1", 3), ("s01", "w2", 2), ("s02", "w1", 2), ("s03", "w3", 1)])
     load_observations(con, COHORT, faces, images)
     load_observations(con, COHORT, *_frame_observations(["s01", "s02"], "w2"))
     load_roster(con, OTHER, pd.DataFrame({"student_id": ["s01", "s09"], "consent": [True, True]}))
     load_sessions(con, OTHER, SESSIONS)
     load_gradebook(con, OTHER, _gradebook(["s01", "s09"]))
+    replace_templates(con, OTHER, "model-1", _templates(["s01"]))
     faces, _ = make_observations([("s01", "w1", 2), ("s09", "w1", 1)], seed=3)
     faces = faces.assign(content_hash=faces["content_hash"] + "-chem")   # images are keyed across cohorts
     load_observations(con, OTHER, faces, images_of(faces))

@@ -1,0 +1,1 @@
+SELECT count(*) FROM enrolment_templates WHERE cohort = $cohort
