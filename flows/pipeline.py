@@ -25,7 +25,6 @@ from academic.promotion import decide as decide_promotion
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import find_champion, load_champion, log_analysis, promote
 from affect.matching import Enrolment
-from affect.schema import STATUS_OK
 from affect.weights import load_model, read_info
 from flows.enrolment import Enrolled, enrol_cohort
 # Every flow and task below persists no result and keeps its exceptions' text (image paths
