@@ -58,6 +58,9 @@ def test_pipeline_end_to_end_and_rerun_adds_nothing(small_cohort, tmp_path):
     again = ingest_images(settings)
     assert again["images_scored"] == 0 and again["faces_stored"] == 0
     assert _count(db, "SELECT count(*) FROM face_observations") == stored
+    # Every file is still found and counted, not only new ones (it used to read as none found).
+    assert again["images_found"] == images["images_found"]
+    assert again["images_already_stored"] >= images["images_scored"]
 
 
 def test_killed_ingest_resumes_without_loss_or_double_counting(cohort_copy, tmp_path):
