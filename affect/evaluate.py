@@ -13,9 +13,9 @@ import numpy as np
 
 from affect.data import detect_format, fer2013_labels, load_split
 from affect.losses import ConsistencyLoss
-from affect.predict import predict_arrays
+from affect.network import load_network
 from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS, VAD
-from affect.weights import load_model, record_metrics
+from affect.weights import record_metrics
 
 log = logging.getLogger(__name__)
 
@@ -91,30 +91,32 @@ def flat_metrics(m: dict) -> dict[str, float]:
 
 def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: str | Path | None = None,
                        fer2013_labels_csv: str | Path | None = None, device: str | None = None,
-                       batch_size: int = 256, tta_flip: bool = True,
+                       tta_flip: bool = True,
                        consistency_table: str | Path | None = None, out_json: str | Path | None = None,
-                       record: bool = False) -> dict:
+                       record: bool = False, backend: str = "torch") -> dict:
     """Evaluate weights on a dataset split and (optionally) write the figures as JSON.
 
     `record=True` also stores the headline figures in the weights' metadata under
-    `metrics[split]`, so the shipped weights carry what was measured on them.
+    `metrics[split]` (`int8.metrics[split]` for the int8 copy), so the shipped weights
+    carry what was measured on them.
+    backend: "torch" (the network as trained), "int8" (the CPU fast path) or "auto" (as extract).
     """
-    model, info = load_model(weights_dir, device)
+    network = load_network(weights_dir, device, backend)
+    info = network.info
     faces = load_split(data, split, keep_all=True)
-    vad, probs, *fer_probs = predict_arrays(model, faces.images, input_size=info.input_size,
-                                            batch_size=batch_size, device=device, tta_flip=tta_flip,
-                                            with_fer2013=info.fer2013_head)
+    vad, probs, *fer_probs = network.predict(faces.images, tta_flip=tta_flip, with_fer2013=info.fer2013_head)
     fer = None
     if fer2013_labels_csv and detect_format(data) == "ferplus":
         fer = fer2013_labels(fer2013_labels_csv, faces.names)
     report = metrics(probs, vad, majority=faces.label, vad_target=faces.vad,
                      fer2013=fer, consistency=ConsistencyLoss.from_table(consistency_table),
                      fer2013_probs=fer_probs[0] if fer_probs else None)
-    report.update({"model_version": info.model_version, "data": str(data), "split": split,
+    report.update({"model_version": network.model_version, "data": str(data), "split": split,
                    "n_images": len(faces), "tta_flip": tta_flip})
     if record:
         record_metrics(weights_dir, split, flat_metrics(report) | {"n": report["ferplus_majority"]["n"],
-                                                                   "tta_flip": tta_flip})
+                                                                   "tta_flip": tta_flip},
+                       int8=network.model_version != info.model_version)
     if out_json:
         Path(out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(out_json).write_text(json.dumps(report, indent=2) + "\n")

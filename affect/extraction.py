@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
@@ -26,11 +25,11 @@ from affect.faces import MIN_FACE, DecodeError, Detection, FaceFinder, decode_im
 from affect.identity import Matcher, student_names
 from affect.matching import Enrolment
 from affect.model import VadExpressionNet
-from affect.predict import forward_batch, resolve_device
+from affect.network import Network, as_network, load_network
 from affect.schema import (BOX_COLUMNS, EXPRESSIONS, FACE_COLUMNS, IDENTITY_COLUMNS, PROB_COLUMNS, STATUS_ERROR,
                            STATUS_NO_FACE, STATUS_OK, STATUS_UNMATCHED, VAD)
 from affect.video import FRAME_INTERVAL_S, VideoError, is_video, sample_frames
-from affect.weights import ModelInfo, load_model
+from affect.weights import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,8 @@ def _empty_row(source: str, frame_time_s: float, status: str, reason: str, versi
 
 
 def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str | None = None,
-            weights_dir: str | Path | None = None, model: tuple[VadExpressionNet, ModelInfo] | None = None,
+            weights_dir: str | Path | None = None,
+            model: Network | tuple[VadExpressionNet, ModelInfo] | None = None, backend: str = "auto",
             detect: str = "auto", crop_max_side: int = CROP_MAX_SIDE, min_face: int = MIN_FACE,
             score_threshold: float = SCORE_THRESHOLD, align: bool = True,
             frame_interval_s: float = FRAME_INTERVAL_S, num_workers: int = 0,
@@ -164,7 +164,9 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
 
     detect: "auto" (inputs no larger than crop_max_side are already face crops),
     "always" or "never". Crops are scored only when a face shows in them (else no_face).
-    Pass `model=load_model(...)` to reuse a loaded network.
+    Pass `model=load_network(...)` (or the pair `load_model` returns) to reuse a loaded network.
+    backend: "auto" (the int8 copy on a CPU when the weights have one, else torch),
+    "torch" or "int8" (affect.network); rows carry the version of the network that scored them.
     score_threshold: YuNet's minimum score for a face in a photo or frame.
     align: warp each detected face by its landmarks to the FER framing (else frame it by its box).
     frame_interval_s: a video (see affect.schema.VIDEO_SUFFIXES) is sampled once per interval;
@@ -182,15 +184,14 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
         raise ValueError(f"detect must be 'auto', 'always' or 'never', not {detect!r}")
     if frame_interval_s <= 0:
         raise ValueError(f"frame_interval_s must be positive, not {frame_interval_s}")
-    device_ = resolve_device(device)
-    net, info = model if model is not None else load_model(weights_dir, device_)
-    net = net.to(device_).eval()
+    network = as_network(model, device) if model is not None else load_network(weights_dir, device, backend)
+    version = network.model_version
     images = list(images)
     if masks is not None and len(masks) != len(images):
         raise ValueError(f"masks has {len(masks)} entries for {len(images)} images")
     if identify is not None and len(identify) != len(images):
         raise ValueError(f"identify has {len(identify)} entries for {len(images)} images")
-    dataset = _DecodedImages(images, detect, crop_max_side, info.input_size, min_face, masks,
+    dataset = _DecodedImages(images, detect, crop_max_side, network.input_size, min_face, masks,
                              score_threshold=score_threshold, align=align, frame_interval_s=frame_interval_s,
                              enrolment=enrolment, identify=identify, keep_unmatched=keep_unmatched)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
@@ -201,9 +202,7 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     def flush() -> None:
         if not pending:
             return
-        crops = torch.from_numpy(np.stack([c for _, c in pending]))
-        vad, probs = forward_batch(net, crops, info.input_size, device_, tta_flip)
-        vad, probs = vad.cpu().numpy(), probs.cpu().numpy()
+        vad, probs = network.predict(np.stack([c for _, c in pending]), tta_flip=tta_flip)
         for (row, _), v, p in zip(pending, vad, probs):
             row.update(zip(VAD, v.tolist()))
             row.update(zip(PROB_COLUMNS, p.tolist()))
@@ -217,13 +216,13 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
             for found in found_list:
                 t, detection = found.frame_time_s, found.detection
                 if detection is None:
-                    rows.append(_empty_row(source, t, STATUS_ERROR, found.error, info.model_version))
+                    rows.append(_empty_row(source, t, STATUS_ERROR, found.error, version))
                 elif len(detection.boxes) == 0 and not found.unmatched:
-                    rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, info.model_version))
-                rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, info.model_version)
+                    rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, version))
+                rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, version)
                          for _ in range(found.unmatched)]
                 for k in range(0 if detection is None else len(detection.boxes)):
-                    row = _empty_row(source, t, STATUS_OK, "", info.model_version)
+                    row = _empty_row(source, t, STATUS_OK, "", version)
                     row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
                                det_score=float(detection.scores[k]))
                     if found.student_ids is not None:

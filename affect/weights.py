@@ -29,6 +29,7 @@ class ModelInfo:
     expressions: list[str] = field(default_factory=lambda: list(EXPRESSIONS))
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    int8: dict = field(default_factory=dict)   # the int8 copy (affect.int8): file, sha256, model_version, metrics
 
 
 def default_weights_dir() -> Path:
@@ -50,11 +51,11 @@ def export_weights(model: VadExpressionNet, info: ModelInfo, out_dir: str | Path
     digest = hashlib.sha256(buf.getvalue()).hexdigest()[:10]
     info.model_version = f"vad-resnet18-{info.input_size}px-{digest}"
     (out_dir / WEIGHTS_FILE).write_bytes(buf.getvalue())
-    _write_info(out_dir, info)
+    write_info(out_dir, info)
     return out_dir / WEIGHTS_FILE
 
 
-def _write_info(weights_dir: Path, info: ModelInfo) -> None:
+def write_info(weights_dir: Path, info: ModelInfo) -> None:
     (weights_dir / META_FILE).write_text(json.dumps(info.__dict__, indent=2) + "\n")
 
 
@@ -68,12 +69,13 @@ def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
     return ModelInfo(**json.loads(meta_path.read_text()))
 
 
-def record_metrics(weights_dir: str | Path | None, split: str, figures: dict) -> None:
-    """Store measured figures in a weights folder's metadata (the weights and version are unchanged)."""
+def record_metrics(weights_dir: str | Path | None, split: str, figures: dict, *, int8: bool = False) -> None:
+    """Store measured figures in a weights folder's metadata (the weights and version are unchanged);
+    `int8`: figures of the int8 copy (affect.int8), kept apart from the torch network's."""
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
     info = read_info(weights_dir)
-    info.metrics[split] = figures
-    _write_info(weights_dir, info)
+    (info.int8.setdefault("metrics", {}) if int8 else info.metrics)[split] = figures
+    write_info(weights_dir, info)
 
 
 def load_model(weights_dir: str | Path | None = None, device: str | torch.device | None = "cpu"

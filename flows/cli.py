@@ -70,9 +70,10 @@ def _expected_errors() -> tuple[type[Exception], ...]:
     from affect.data import DatasetError
     from affect.detect import DetectorError
     from affect.faces import DecodeError
+    from affect.int8 import Int8Error
     from academic.errors import InsufficientDataError, LeakageError, NoChampionError, UnknownVersionError
     from warehouse.errors import InputError
-    return (DatasetError, DecodeError, DetectorError, InputError, InsufficientDataError, LeakageError,
+    return (DatasetError, DecodeError, DetectorError, Int8Error, InputError, InsufficientDataError, LeakageError,
             NoChampionError, UnknownVersionError, FileNotFoundError)
 
 
@@ -167,12 +168,16 @@ def evaluate_extractor(
     fer2013_labels: Annotated[Optional[Path], typer.Option(help="fer2013_original_labels.csv for the 7-class FER2013 accuracy.")] = None,
     out: Annotated[Path, typer.Option(help="JSON report path.")] = Path(".vadgrade/extractor_eval.json"),
     device: str = "auto", tta_flip: bool = True,
-    record: Annotated[bool, typer.Option(help="Also store the figures in the weights' metadata (metrics.SPLIT).")] = False,
+    backend: Annotated[str, typer.Option(help="torch (the network as trained), int8 (the CPU fast path) or auto (as extract).")] = "torch",
+    record: Annotated[bool, typer.Option(help="Also store the figures in the weights' metadata (metrics.SPLIT, or int8.metrics.SPLIT).")] = False,
 ) -> None:
     """Accuracy (FERPlus majority, FER2013 original labels), per class, confusion, VAD RMSE/CCC."""
     from affect.evaluate import evaluate_extractor as run
+    from affect.network import BACKENDS
+    if backend not in BACKENDS:
+        _fail(f"--backend {backend}: must be one of {', '.join(BACKENDS)}")
     report = _guard(lambda: run(data, split=split, weights_dir=weights_dir, fer2013_labels_csv=fer2013_labels,
-                                device=device, tta_flip=tta_flip, out_json=out, record=record))
+                                device=device, tta_flip=tta_flip, out_json=out, record=record, backend=backend))
     table = Table(title=f"{report['model_version']} on {split}")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -188,6 +193,27 @@ def evaluate_extractor(
     table.add_row("consistency violations", f"{report['consistency_violation_rate']:.3f}")
     Console().print(table)
     console.print(f"wrote {out}")
+
+
+@app.command("quantise-extractor")
+def quantise_extractor(
+    data: Annotated[Path, typer.Option(help="FERPlus folder (or FER2013 CSV / class folders): its train split calibrates.")],
+    weights_dir: Annotated[Optional[Path], typer.Option(help="Default: the shipped weights.")] = None,
+    calibration: Annotated[int, typer.Option(min=32, help="Training crops, evenly spaced, that set the int8 ranges.")] = 320,
+) -> None:
+    """Make the int8 ONNX Runtime copy of the network (the CPU fast path) beside its weights.
+
+    Measure it after with `vadgrade evaluate-extractor --backend int8 --no-tta-flip --record`."""
+    from affect.data import load_split
+    from affect.int8 import quantise
+
+    def run():
+        train = load_split(data, "train")
+        step = max(1, len(train.images) // calibration)
+        return quantise(train.images[::step][:calibration], weights_dir)
+    info = _guard(run)
+    console.print(f"wrote {info.int8['file']} ({info.int8['model_version']}, "
+                  f"{info.int8['calibration_crops']} calibration crops)")
 
 
 @app.command()
@@ -239,7 +265,7 @@ def _score(files: list[Path], settings: Settings, **options):
     """affect.extract over `files` with a progress bar; `options` override the settings."""
     import affect
     a = settings.affect
-    options = {"batch_size": a.batch_size, "device": a.device, "detect": a.detect,
+    options = {"batch_size": a.batch_size, "device": a.device, "backend": a.backend, "detect": a.detect,
                "score_threshold": a.score_threshold, "frame_interval_s": a.frame_interval_s, **options}
     with _progress() as bar:
         task = bar.add_task("extracting", total=len(files))
@@ -324,9 +350,8 @@ def _print_summary(summary: dict, settings: Settings) -> None:
 
 def _run_pipeline(settings: Settings) -> dict:
     """Check the teacher's files first (one clear message), then run the whole flow."""
-    from affect.weights import read_info
-    from flows.pipeline import check_inputs, classroom_pipeline
-    _guard(lambda: (check_inputs(settings), read_info(settings.affect.weights_dir)))
+    from flows.pipeline import check_inputs, classroom_pipeline, extractor_version
+    _guard(lambda: (check_inputs(settings), extractor_version(settings)))
     summary = _flow(lambda: classroom_pipeline(settings))
     _print_summary(summary, settings)
     return summary

@@ -25,7 +25,7 @@ from academic.promotion import decide as decide_promotion
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import find_champion, load_champion, log_analysis, promote
 from affect.matching import Enrolment
-from affect.weights import load_model, read_info
+from affect.network import load_network, network_version
 from flows.enrolment import Enrolled, enrol_cohort
 # Every flow and task below persists no result and keeps its exceptions' text (image paths
 # name students) out of Prefect's database and storage: see flows/privacy.py.
@@ -41,9 +41,15 @@ def _settings(settings: Settings | None) -> Settings:
 
 
 @lru_cache(maxsize=2)
-def _model(weights_dir: str | None, device: str):
+def _network(weights_dir: str | None, device: str, backend: str):
     """One network per process, shared by every extraction task."""
-    return load_model(weights_dir, device)
+    return load_network(weights_dir, device, backend)
+
+
+def extractor_version(settings: Settings) -> str:
+    """The extractor version this run's rows are stored under (torch or int8, see affect.network)."""
+    a = settings.affect
+    return network_version(a.weights_dir, a.device, a.backend)
 
 
 # --- tasks --------------------------------------------------------------------------------
@@ -133,7 +139,7 @@ def load_reference_task(settings: Settings) -> dict:
 def plan_task(settings: Settings) -> intake.Intake:
     """Images still to score for the current model (sessions and consent applied before any file is opened)."""
     found = intake.find_images(settings.data_dir)
-    version = read_info(settings.affect.weights_dir).model_version
+    version = extractor_version(settings)
     con = warehouse.connect(settings.db_path)
     try:
         return intake.plan_images(found, roster=warehouse.roster_state(con, settings.cohort),
@@ -160,7 +166,7 @@ def extract_task(chunk: pd.DataFrame, settings: Settings, enrolment: Enrolment |
     """Score one chunk of images; every image comes back with at least one row (frame faces matched to `enrolment`)."""
     a = settings.affect
     faces = affect.extract(chunk["path"].tolist(), batch_size=a.batch_size, device=a.device,
-                           model=_model(str(a.weights_dir) if a.weights_dir else None, a.device),
+                           model=_network(str(a.weights_dir) if a.weights_dir else None, a.device, a.backend),
                            detect=a.detect, score_threshold=a.score_threshold, align=a.align,
                            frame_interval_s=a.frame_interval_s, num_workers=a.num_workers, masks=chunk["masks"].tolist(),
                            crops_dir=settings.stored_crops_dir if a.store_crops else None, enrolment=enrolment,
@@ -178,7 +184,7 @@ def load_reference_data(settings: Settings | None = None) -> dict:
 def task_runner(flows: FlowSettings):
     """Threads in this process, or Dask workers (a running scheduler, or a LocalCluster).
 
-    Each Dask worker process loads the network once (`_model` caches per process);
+    Each Dask worker process loads the network once (`_network` caches per process);
     only the extraction tasks travel, so every write still happens in the flow.
     """
     if flows.task_runner == "local":
@@ -247,7 +253,7 @@ def build_aggregates(settings: Settings | None = None) -> dict:
 
 def _frames(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     """learning, emotion features, session trends and the extractor version, from DuckDB."""
-    version = read_info(settings.affect.weights_dir).model_version
+    version = extractor_version(settings)
     con = warehouse.connect(settings.db_path, read_only=True)
     try:
         return (warehouse.learning_frame(con, settings.cohort),

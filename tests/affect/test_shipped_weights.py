@@ -1,4 +1,4 @@
-"""The shipped weights reproduce, on FERPlus test, the figures their metadata and model card state."""
+"""The shipped weights, and their int8 copy, reproduce on FERPlus test the figures their metadata and model card state."""
 from __future__ import annotations
 
 import pytest
@@ -23,3 +23,15 @@ def test_shipped_weights_reproduce_their_recorded_test_figures(ferplus_test):
     # bf16 and fp32 inference may flip a handful of borderline faces, not more
     for key in ("accuracy", "fer2013_accuracy", "valence_ccc", "arousal_ccc", "dominance_ccc"):
         assert measured[key] == pytest.approx(recorded[key], abs=0.004), key
+
+
+def test_shipped_int8_copy_reproduces_its_recorded_figures_on_the_product_path(ferplus_test):
+    recorded = read_info().int8.get("metrics", {}).get("test")
+    assert recorded, "record them with `vadgrade evaluate-extractor --backend int8 --no-tta-flip --record`"
+    report = evaluate_extractor(ferplus_test, fer2013_labels_csv=shared_file("fer2013_original_labels.csv"),
+                                tta_flip=recorded["tta_flip"], backend="int8")
+    measured = flat_metrics(report)
+    assert report["model_version"] == read_info().int8["model_version"]
+    assert not recorded["tta_flip"] and measured["accuracy"] >= 0.875    # the fast path keeps the product's bar
+    for key in ("accuracy", "fer2013_accuracy", "valence_ccc", "arousal_ccc", "dominance_ccc"):
+        assert measured[key] == pytest.approx(recorded[key], abs=0.002), key
