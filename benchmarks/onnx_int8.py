@@ -4,9 +4,9 @@ Usage: python benchmarks/onnx_int8.py [--data FERPLUS_DIR] [--runs 5]
 
 On the FERPlus test split: majority accuracy of torch (bf16 autocast on CPUs that have
 it) and of the int8 copy in ONNX Runtime, no flip TTA (the product path), their top-1
-agreement and mean V/A/D difference, and each network's faces/s at batch 64 on in-memory
-crops (median of --runs). Network only: decoding and the crop face check are timed by
-extract_speed.py. The copy is made by `vadgrade quantise-extractor`. Prints one JSON line.
+agreement and mean V/A/D difference, and each network's faces/s on in-memory crops at
+batch 64 (the product's) and at 16 and 256 (median of --runs). Network only: decoding
+and the crop face check are timed by extract_speed.py. The copy is made by `vadgrade quantise-extractor`. Prints one JSON line.
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from affect.data import load_ferplus  # noqa: E402
 from affect.network import load_network  # noqa: E402
 from benchmarks.extract_speed import ferplus_split  # noqa: E402
 
-BATCH = 64
+BATCH = 64                      # the product's default batch
+BATCH_SIZES = (16, 64, 256)
 
 
 def _rate(fn, n: int, runs: int) -> float:
@@ -51,11 +52,13 @@ def main() -> None:
     networks = {name: load_network(None, "cpu", name) for name in ("torch", "int8")}
     labelled = test.label >= 0
     outputs = {name: net.predict(test.images) for name, net in networks.items()}
-    batches = [test.images[i:i + BATCH] for i in range(0, 512, BATCH)]
     # int8 is timed last: torch's idle OpenMP threads would spin against ONNX Runtime's
     # pool if torch ran between its batches (the product path runs no torch op there).
-    speed = {name: _rate(lambda net=net: [net.predict(b) for b in batches], 512, args.runs)
-             for name, net in networks.items()}
+    by_batch = {name: {size: _rate(lambda net=net, size=size: [net.predict(test.images[i:i + size])
+                                                               for i in range(0, 1024, size)], 1024, args.runs)
+                       for size in BATCH_SIZES}
+                for name, net in networks.items()}
+    speed = {name: rates[BATCH] for name, rates in by_batch.items()}
     (torch_vad, torch_probs), (int8_vad, int8_probs) = outputs["torch"], outputs["int8"]
     print(json.dumps({
         "benchmark": "onnx_int8", "model_version": networks["torch"].model_version,
@@ -67,6 +70,8 @@ def main() -> None:
         "top1_agreement": round(float((int8_probs.argmax(1) == torch_probs.argmax(1)).mean()), 4),
         "mean_abs_vad_difference": round(float(np.abs(int8_vad - torch_vad).mean()), 4),
         "network_faces_per_s": {name: round(v, 1) for name, v in speed.items()},
+        "network_faces_per_s_by_batch": {name: {str(size): round(v, 1) for size, v in rates.items()}
+                                         for name, rates in by_batch.items()},
         "int8_speedup_over_torch": round(speed["int8"] / speed["torch"], 2),
     }))
 
