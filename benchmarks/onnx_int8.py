@@ -6,7 +6,8 @@ On the FERPlus test split: majority accuracy of torch (bf16 autocast on CPUs tha
 it) and of the int8 copy in ONNX Runtime, no flip TTA (the product path), their top-1
 agreement and mean V/A/D difference, and each network's faces/s on in-memory crops at
 batch 64 (the product's) and at 16 and 256 (median of --runs). Network only: decoding
-and the crop face check are timed by extract_speed.py. The copy is made by `vadgrade quantise-extractor`. Prints one JSON line.
+and the crop face check are timed by extract_speed.py. The copy is made by
+`vadgrade quantise-extractor`. Prints one JSON line.
 """
 from __future__ import annotations
 
