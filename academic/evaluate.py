@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy import optimize, stats
 from sklearn.base import clone
 from sklearn.model_selection import RepeatedKFold, cross_validate
@@ -228,6 +229,30 @@ def compare_feature_sets(folds: pd.DataFrame, n_train: float, n_test: float,
     return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
 
 
+def _score_cell(frame: pd.DataFrame, model: str, feature_set: str, splits: list[tuple[np.ndarray, np.ndarray]],
+                n_splits: int, seed: int, model_params: Mapping[str, Mapping[str, Any]]
+                ) -> tuple[list[dict], list[pd.DataFrame], dict[str, Any]]:
+    """One model on one feature set over every split: per-fold scores, out-of-fold predictions, its parameters."""
+    rows = labelled(frame)
+    X, y = labelled_xy(frame, feature_set)
+    pipeline = _pipeline_for(frame, model, feature_set, seed, model_params)
+    cv = cross_validate(pipeline, X, y, cv=splits, scoring=_SCORING, n_jobs=1,
+                        return_estimator=True, return_indices=True, error_score="raise")
+    fold_rows, oof_rows = [], []
+    for j, (estimator, test) in enumerate(zip(cv["estimator"], cv["indices"]["test"])):
+        scores = {metric: float(cv[f"test_{metric}"][j]) for metric in _SCORING}
+        fold_rows.append({"model": model, "feature_set": feature_set, "split": j,
+                          "repeat": j // n_splits, "fold": j % n_splits,
+                          "mse": -scores["mse"], "rmse": -scores["rmse"], "mae": -scores["mae"], "r2": scores["r2"]})
+        oof_rows.append(pd.DataFrame({
+            "model": model, "feature_set": feature_set, "repeat": j // n_splits,
+            "pseudonym": rows["pseudonym"].to_numpy()[test],
+            "actual": y.to_numpy()[test],
+            "predicted": estimator.predict(X.iloc[test]),
+        }))
+    return fold_rows, oof_rows, _scalar_params(pipeline)
+
+
 def evaluate(
     frame: pd.DataFrame,
     *,
@@ -237,38 +262,25 @@ def evaluate(
     n_repeats: int = 5,
     seed: int = 0,
     model_params: Mapping[str, Mapping[str, Any]] | None = None,
+    n_jobs: int = 1,
 ) -> CVResults:
     """Cross-validate every model x feature set on one shared set of repeated K folds.
 
     `frame` is the output of `features.join_frames`; only students with a final grade
     are used. `model_params` maps a model name to constructor overrides.
+    n_jobs: processes that score model x feature-set cells side by side (joblib; -1 = every
+    core). Each cell is seeded on its own, so the results do not depend on it.
     """
     model_params = dict(model_params or {})
     rows = labelled(frame)
     splits = cv_splits(len(rows), n_splits, n_repeats, seed)
     n_train, n_test = split_sizes(splits)
-
-    fold_rows, oof_rows, estimator_params = [], [], {}
-    for feature_set in feature_sets:
-        X, y = labelled_xy(frame, feature_set)
-        for model in models:
-            pipeline = _pipeline_for(frame, model, feature_set, seed, model_params)
-            estimator_params[model] = _scalar_params(pipeline)
-            cv = cross_validate(pipeline, X, y, cv=splits, scoring=_SCORING, n_jobs=1,
-                                return_estimator=True, return_indices=True, error_score="raise")
-            for j, (estimator, test) in enumerate(zip(cv["estimator"], cv["indices"]["test"])):
-                scores = {metric: float(cv[f"test_{metric}"][j]) for metric in _SCORING}
-                fold_rows.append({
-                    "model": model, "feature_set": feature_set, "split": j,
-                    "repeat": j // n_splits, "fold": j % n_splits,
-                    "mse": -scores["mse"], "rmse": -scores["rmse"], "mae": -scores["mae"], "r2": scores["r2"],
-                })
-                oof_rows.append(pd.DataFrame({
-                    "model": model, "feature_set": feature_set, "repeat": j // n_splits,
-                    "pseudonym": rows["pseudonym"].to_numpy()[test],
-                    "actual": y.to_numpy()[test],
-                    "predicted": estimator.predict(X.iloc[test]),
-                }))
+    cells = [(model, feature_set) for feature_set in feature_sets for model in models]
+    scored = Parallel(n_jobs=n_jobs)(delayed(_score_cell)(frame, model, feature_set, splits, n_splits, seed, model_params)
+                                     for model, feature_set in cells)
+    fold_rows = [row for cell_rows, _, _ in scored for row in cell_rows]
+    oof_rows = [oof for _, cell_oof, _ in scored for oof in cell_oof]
+    estimator_params = {model: params for (model, _), (_, _, params) in zip(cells, scored)}
     folds = pd.DataFrame(fold_rows)
     return CVResults(
         summary=_summarise(folds),

@@ -271,7 +271,7 @@ def train_and_evaluate(settings: Settings | None = None) -> dict:
     a = settings.academic
     learning, emotion, _, version = _frames(settings)
     frame = join_frames(learning, emotion)
-    results = evaluate(frame, n_splits=a.n_splits, n_repeats=a.n_repeats, seed=a.seed)
+    results = evaluate(frame, n_splits=a.n_splits, n_repeats=a.n_repeats, seed=a.seed, n_jobs=a.n_jobs)
     model, feature_set = select_champion(results)
     champion = fit_champion(frame, model, feature_set, seed=a.seed)
     # How far the report can be trusted: the at-risk flag as a classifier, the intervals' coverage.

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -138,3 +139,11 @@ def test_a_single_feature_set_runs_without_a_comparison():
                        n_splits=3, n_repeats=1, model_params={"xgboost": {"n_estimators": 10}})
     assert len(results.summary) == 1 and results.comparison.empty
     assert {"p_one_sided", "mde_mse", "added"} <= set(results.comparison.columns)
+
+
+def test_cells_scored_in_parallel_processes_give_the_same_results(null_study, fast_params):
+    parallel = evaluate(null_study.frame, seed=null_study.results.seed, model_params=fast_params,
+                        n_splits=null_study.results.n_splits, n_repeats=null_study.results.n_repeats, n_jobs=2)
+    pd.testing.assert_frame_equal(parallel.folds, null_study.results.folds)
+    pd.testing.assert_frame_equal(parallel.oof, null_study.results.oof)
+    pd.testing.assert_frame_equal(parallel.comparison, null_study.results.comparison)
