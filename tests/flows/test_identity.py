@@ -142,3 +142,19 @@ def test_identify_says_why_it_cannot_match(cohort, tmp_path):
     result = CliRunner().invoke(app, ["identify", "--enrolment", str(cohort / "enrolment" / "s01"),
                                       "--out", str(tmp_path / "f.csv"), str(cohort / "images")])
     assert result.exit_code == 2 and "cannot match faces" in result.output and "Traceback" not in result.output
+
+
+def test_a_dask_cluster_matches_and_stores_what_local_threads_store(cohort, ingested, tmp_path):
+    """The enrolment travels to the workers; matching there gives the same students and counts."""
+    local_settings, local, _ = ingested
+    settings = _settings(tmp_path / "dask", cohort)
+    settings = settings.model_copy(update={"flows": settings.flows.model_copy(
+        update={"task_runner": "dask", "dask_workers": 1})})
+    load_reference_data(settings)
+    on_dask = ingest_images(settings)
+    assert {k: on_dask[k] for k in ("faces_stored", "faces_unmatched", "images_scored")} == \
+           {k: local[k] for k in ("faces_stored", "faces_unmatched", "images_scored")}
+    query = "SELECT student_id, face_idx, frame_time_s FROM face_observations ORDER BY ALL"
+    with duckdb.connect(str(settings.db_path), read_only=True) as dask_con, \
+            duckdb.connect(str(local_settings.db_path), read_only=True) as local_con:
+        assert dask_con.execute(query).fetchall() == local_con.execute(query).fetchall()
