@@ -79,13 +79,17 @@ def _expected_errors() -> tuple[type[Exception], ...]:
 
 def _guard(fn):
     """Turn the product's input errors into one clear message + exit code 2."""
-    from flows.privacy import original
+    from flows.privacy import WithheldError, original
     try:
         return fn()
     except Exception as exc:
         error = original(exc)           # a flow's error arrives with its text withheld from Prefect
         if isinstance(error, _expected_errors()):
             _fail(str(error))
+        if isinstance(error, WithheldError):   # raised on a Dask worker: only its log has the text
+            console.print(f"[bold red]error:[/] {error.kind} in {error.where} on a Dask worker; "
+                          "its message is in that worker's log (kept out of Prefect: it may name students)")
+            raise typer.Exit(1)
         if error is exc:
             raise
         raise error from None

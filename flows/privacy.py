@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import sys
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)   # not a Prefect logger: nothing here reaches Prefect's API
 
 # token -> the exception a WithheldError stands for. Bounded: a long `vadgrade serve`
 # would otherwise keep every failure's traceback (and the frames it holds) alive.
@@ -50,6 +54,8 @@ def withhold(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except Exception as exc:            # BaseException (Prefect's pause/abort, Ctrl-C) passes
             kind, token = type(exc).__name__, _remember(exc)
+            if _in_dask_worker():           # the CLI cannot print it from here: the worker's own log keeps it
+                log.error("%s in %s: %s", kind, fn.__name__, exc)
         # Raised outside the handler, so it has no __context__: tblib's pickling (installed by
         # Dask's distributed) would otherwise pickle the original along with it.
         raise WithheldError(kind, fn.__name__, token)
@@ -57,6 +63,18 @@ def withhold(fn: Callable[..., Any]) -> Callable[..., Any]:
     # unknown: hand it the signature with the types already resolved in fn's own module.
     wrapper.__signature__ = inspect.signature(fn, eval_str=True)
     return wrapper
+
+
+def _in_dask_worker() -> bool:
+    """Whether this process is a Dask worker running a task (distributed imported and a worker found)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 def _remember(exc: BaseException) -> str:
@@ -71,7 +89,7 @@ def original(exc: BaseException) -> BaseException:
     """The exception a WithheldError stands for; any other exception is returned as it is.
 
     A WithheldError raised in another process (a Dask worker) has no original here: it is
-    returned itself, and its text stays in that worker's log.
+    returned itself, and its text is in that worker's log (see `withhold`).
     """
     if isinstance(exc, WithheldError):
         return _ORIGINALS.get(exc.token, exc)

@@ -1,6 +1,8 @@
 """Prefect never sees what a failure says, nor what a flow returns: both can name students."""
 from __future__ import annotations
 
+import logging
+
 import cloudpickle
 import pytest
 from prefect.client.orchestration import get_client
@@ -64,3 +66,34 @@ def test_a_withheld_error_pickles_without_the_original_even_with_tblib():
     assert caught.value.__context__ is None and SECRET not in repr(caught.value)
     assert SECRET.encode() not in cloudpickle.dumps(caught.value)
     assert SECRET in str(original(caught.value))
+
+
+def test_on_a_dask_worker_the_text_goes_to_the_workers_own_log_never_to_prefect(caplog):
+    from prefect_dask import DaskTaskRunner
+
+    @private_flow(name="privacy-dask-probe",
+                  task_runner=DaskTaskRunner(cluster_kwargs={"processes": False, "n_workers": 1,
+                                                             "dashboard_address": None}))
+    def on_dask() -> None:
+        _score.with_options(retries=0).submit(IMAGE).result()
+
+    with caplog.at_level(logging.ERROR, logger="flows.privacy"), pytest.raises(WithheldError):
+        on_dask()
+    assert f"ValueError in _score: cannot decode {IMAGE}" in caplog.text   # the worker's log keeps it
+    assert SECRET not in _everything_prefect_recorded()
+
+
+def test_the_cli_names_an_error_from_a_worker_in_one_line():
+    from typer.testing import CliRunner
+    import typer
+
+    from flows.cli import _guard
+
+    def fails_on_a_worker():
+        raise WithheldError("MemoryError", "extract_task", "a-token-this-process-never-saw")
+
+    app = typer.Typer()
+    app.command()(lambda: _guard(fails_on_a_worker))
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "MemoryError in extract_task on a Dask worker" in " ".join(result.output.split())
