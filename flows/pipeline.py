@@ -218,7 +218,8 @@ def _ingest_images(settings: Settings) -> dict:
     futures = extract_task.with_options(retries=settings.flows.task_retries).map(
         chunks, unmapped(settings), unmapped(enrolled.enrolment))
     dropped = "faces_unmatched" if identity else "faces_outside_seats"
-    totals = {"images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
+    totals = {"extractor_version": extractor_version(settings),    # torch or the int8 CPU copy: rows are kept apart
+              "images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
               "faces_stored": 0, "images_rejected": 0, dropped: 0, **enrolled.counts}
     problems = plan.set_aside + enrolled.set_aside
     con = warehouse.connect(settings.db_path)

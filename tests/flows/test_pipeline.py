@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import mlflow
 
+from affect.weights import read_info
 from flows.pipeline import classroom_pipeline, ingest_images
 from tests.flows.conftest import make_settings
 from warehouse import read_roster
@@ -38,6 +39,9 @@ def test_pipeline_end_to_end_and_rerun_adds_nothing(small_cohort, tmp_path):
     assert images["images_scored"] == _expected_images(small_cohort)
     assert images["faces_stored"] > 0.8 * images["images_scored"]
     db = settings.db_path
+    # On this CPU the int8 copy scored them, and the rows say so.
+    assert images["extractor_version"] == read_info().int8["model_version"]
+    assert _count(db, f"SELECT count(*) FROM images WHERE model_version <> '{images['extractor_version']}'") == 0
     stored = _count(db, "SELECT count(*) FROM face_observations")
     refused = read_roster(small_cohort / "roster.csv").query("not consent")["student_id"].tolist()
     assert _count(db, f"SELECT count(*) FROM images WHERE student_id = '{refused[0]}'") == 0
