@@ -49,7 +49,7 @@ _SCORING = {
 }
 
 _COMPARISON_COLUMNS = ["model", "added", "baseline", "extended", "mse_baseline", "mse_extended",
-                       "mse_reduction", "t", "df", "p_one_sided", "p_two_sided", "detected",
+                       "mse_reduction", "t", "df", "p_one_sided", "p_two_sided", "p_holm", "detected",
                        "mde_mse", "mde_rmse", "mde_r2", "rmse_baseline", "rmse_extended"]
 
 
@@ -62,8 +62,10 @@ class CVResults:
     oof:        out-of-fold predictions: model, feature_set, repeat, pseudonym, actual, predicted
     comparison: one row per model x step (`added` = attendance | affect): baseline and
                 extended feature set, their mean MSE, the corrected t-test of the paired
-                per-split differences, `detected` (p_one_sided < ALPHA), the minimum
-                detectable MSE reduction (`mde_mse`; 80 % power, one-sided 0.05) and the
+                per-split differences, `p_holm` (the one-sided p adjusted by Holm's method
+                over the models tested at that step), `detected` (p_holm < ALPHA), the minimum
+                detectable MSE reduction (`mde_mse`; 80 % power, one-sided ALPHA / number of
+                models) and the
                 same in grade points of RMSE (`mde_rmse`) and in R² (`mde_r2`)
     """
 
@@ -195,17 +197,18 @@ def _summarise(folds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _compare_step(model: str, step: tuple[str, str, str], wide: pd.DataFrame, n_train: float,
-                  n_test: float, target_variance: float) -> dict[str, Any]:
-    """One row of the comparison: does adding `step`'s block lower `model`'s per-split MSE?"""
+                  n_test: float, target_variance: float, alpha: float) -> dict[str, Any]:
+    """One row of the comparison: does adding `step`'s block lower `model`'s per-split MSE?
+    (`alpha`: the level the minimum detectable effect is stated at)."""
     added, baseline, extended = step
     diffs = (wide[baseline] - wide[extended]).to_numpy()
     t, df, p_one, p_two = corrected_resampled_ttest(diffs, n_train, n_test)
     mse_baseline, mse_extended = float(wide[baseline].mean()), float(wide[extended].mean())
-    mde = minimum_detectable_difference(diffs, n_train, n_test)
+    mde = minimum_detectable_difference(diffs, n_train, n_test, alpha=alpha)
     return {
         "model": model, "added": added, "baseline": baseline, "extended": extended,
         "mse_baseline": mse_baseline, "mse_extended": mse_extended, "mse_reduction": float(diffs.mean()),
-        "t": t, "df": df, "p_one_sided": p_one, "p_two_sided": p_two, "detected": bool(p_one < ALPHA),
+        "t": t, "df": df, "p_one_sided": p_one, "p_two_sided": p_two,
         "mde_mse": mde,
         # RMSE is what a teacher reads: how far the typical error would have to fall.
         "mde_rmse": float(np.sqrt(mse_baseline) - np.sqrt(max(mse_baseline - mde, 0.0))),
@@ -214,19 +217,38 @@ def _compare_step(model: str, step: tuple[str, str, str], wide: pd.DataFrame, n_
     }
 
 
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment: reject p_holm < alpha and the family-wise error stays <= alpha."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
+
+
 def compare_feature_sets(folds: pd.DataFrame, n_train: float, n_test: float,
                          target_variance: float = float("nan")) -> pd.DataFrame:
     """Per model and step (+attendance, +affect): the paired corrected t-test and its power.
 
-    `target_variance` (of the labelled final grades) turns the detectable MSE reduction
-    into an R² gain.
+    Each step is tested once per model on the same data, so a step is `detected` for a
+    model only when its p survives Holm's adjustment over all the models tested at that
+    step: four looks at one question do not make four chances. The minimum detectable
+    effect is stated at ALPHA / (number of models), the level Holm's first step holds a
+    test to, so a reduction that large is detected with 80 % power whatever the other
+    models show. `target_variance` (of the labelled final grades) turns the detectable
+    MSE reduction into an R² gain.
     """
     rows = []
+    alpha = ALPHA / max(1, folds["model"].nunique())
     for model, group in folds.groupby("model", sort=False):
         wide = group.pivot(index="split", columns="feature_set", values="mse")
-        rows += [_compare_step(str(model), step, wide, n_train, n_test, target_variance)
+        rows += [_compare_step(str(model), step, wide, n_train, n_test, target_variance, alpha)
                  for step in STEPS if {step[1], step[2]} <= set(wide.columns)]
-    return pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
+    table = pd.DataFrame(rows, columns=_COMPARISON_COLUMNS)
+    table["p_holm"] = table.groupby("added", sort=False)["p_one_sided"].transform(holm)
+    table["detected"] = table["p_holm"] < ALPHA
+    return table
 
 
 def _score_cell(frame: pd.DataFrame, model: str, feature_set: str, splits: list[tuple[np.ndarray, np.ndarray]],

@@ -15,9 +15,9 @@ _COLOURS = {LEARNING: "#8c8c8c", LEARNING_ATTENDANCE: "#9cc3e6", LEARNING_ATTEND
 
 
 def _step_label(model: str, comparison: pd.DataFrame) -> str:
-    """'ridge\n+attendance p = 0.41\n+affect p = 0.03': the model and each step's test."""
+    """'ridge\n+attendance p = 0.41\n+affect p = 0.03': the model and each step's Holm-adjusted test."""
     rows = comparison[comparison["model"] == model]
-    return "\n".join([model, *(f"+{r.added} p = {r.p_one_sided:.2g}" for r in rows.itertuples())])
+    return "\n".join([model, *(f"+{r.added} p = {r.p_holm:.2g}" for r in rows.itertuples())])
 
 
 def ablation_chart(summary: pd.DataFrame, comparison: pd.DataFrame) -> Figure:

@@ -64,7 +64,8 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 DESCRIPTION_TAG = "mlflow.note.content"     # what the UI shows as an experiment's or run's description
 EXPERIMENT_DESCRIPTION = "Open a run to read what it found; expand it (+) for one run per model and feature set."
 # Per comparison step (evaluate.compare_feature_sets): test, effect and minimum detectable effect.
-STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "mse_reduction", "t", "mde_mse", "mde_rmse", "mde_r2")
+STEP_METRICS: tuple[str, ...] = ("p_one_sided", "p_two_sided", "p_holm", "mse_reduction", "t", "mde_mse", "mde_rmse",
+                                 "mde_r2")
 MODEL_ARTIFACT = "model"
 # What the registry answers for a model, version or alias that is not there (3.17, SQLite and REST).
 _NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")

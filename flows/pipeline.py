@@ -293,7 +293,7 @@ def train_and_evaluate(settings: Settings | None = None) -> dict:
             .round(2).reset_index().to_dict("records"),
             "n_labelled": len(champion.y),
             # Each step beside the smallest MSE reduction (and RMSE drop, grade points) it could detect.
-            "steps": results.comparison[["model", "added", "mse_reduction", "p_one_sided", "detected",
+            "steps": results.comparison[["model", "added", "mse_reduction", "p_one_sided", "p_holm", "detected",
                                          "mde_mse", "mde_rmse"]].round(4).to_dict("records"),
             "champion_checks": {k: round(v, 3) for k, v in checks.items()}}
 

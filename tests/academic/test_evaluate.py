@@ -9,6 +9,7 @@ from academic.evaluate import (
     evaluate,
     fit_champion,
     flag_metrics,
+    holm,
     minimum_detectable_difference,
     select_champion,
 )
@@ -23,9 +24,24 @@ def test_affect_lowers_mse_when_it_carries_signal(affect_study):
     assert set(affect.index) == set(MODEL_NAMES)
     for model, row in affect.iterrows():
         assert row["mse_extended"] < row["mse_baseline"], model
-        assert row["p_one_sided"] < 0.05 and row["detected"], (model, row["p_one_sided"])
+        assert row["p_holm"] < 0.05 and row["detected"], (model, row["p_holm"])
         assert row["p_two_sided"] == pytest.approx(2 * row["p_one_sided"])
         assert row["mse_reduction"] > row["mde_mse"] > 0
+
+
+def test_holm_adjusts_the_models_of_one_step_together():
+    # sorted 0.01, 0.02, 0.03, 0.04 -> x4, x3, x2, x1, never below an earlier step, at most 1
+    np.testing.assert_allclose(holm([0.03, 0.01, 0.04, 0.02]), [0.06, 0.04, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+    assert holm([0.2]).tolist() == [0.2]
+
+
+def test_a_step_is_detected_only_when_it_survives_holm(null_study):
+    comparison = null_study.results.comparison
+    for added, rows in comparison.groupby("added"):
+        np.testing.assert_allclose(rows["p_holm"], holm(rows["p_one_sided"]))
+        assert (rows["detected"] == (rows["p_holm"] < 0.05)).all()
+        assert (rows["p_holm"] >= rows["p_one_sided"]).all()
 
 
 def test_no_effect_is_claimed_when_attendance_and_affect_are_noise(null_study):
