@@ -16,12 +16,13 @@ from academic.features import ATTENDANCE_COLUMNS, EMOTION_PREFIX, class_test_col
 
 def permutation_importances(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, *,
                             n_repeats: int = 10, seed: int = 0) -> pd.DataFrame:
-    """Increase in MSE when one input column is shuffled, per column, largest first.
+    """Increase in RMSE (grade points) when one input column is shuffled, per column, largest first.
 
     Computed on the students the champion was fitted on, so it says what the model
-    relies on, not how well it generalises (the CV table answers that).
+    relies on, not how well it generalises (the CV table answers that). RMSE, like the
+    ablation chart: "2 points further off" reads as a grade, squared points do not.
     """
-    result = permutation_importance(pipeline, X, y, scoring="neg_mean_squared_error",
+    result = permutation_importance(pipeline, X, y, scoring="neg_root_mean_squared_error",
                                     n_repeats=n_repeats, random_state=seed, n_jobs=1)
     frame = pd.DataFrame({"feature": X.columns, "importance_mean": result.importances_mean,
                           "importance_std": result.importances_std})

@@ -61,11 +61,11 @@ def predicted_vs_actual(oof: pd.DataFrame, title: str) -> Figure:
 
 
 def importance_chart(importances: pd.DataFrame, top: int = 15) -> Figure:
-    """Horizontal bars of permutation importance (MSE increase), largest on top."""
+    """Horizontal bars of permutation importance (RMSE increase, grade points), largest on top."""
     rows = importances.head(top).iloc[::-1]
     fig = Figure(figsize=(6, 0.3 * len(rows) + 1.2), layout="constrained")
     ax = fig.add_subplot()
     ax.barh(rows["feature"], rows["importance_mean"], xerr=rows["importance_std"], color="#2f6db5")
-    ax.set_xlabel("MSE increase when shuffled")
+    ax.set_xlabel("how much further off the predictions get when shuffled (RMSE, grade points)")
     ax.set_title("What the champion relies on")
     return fig

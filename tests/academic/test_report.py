@@ -1,11 +1,14 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
 
 from academic.conformal import cv_plus_intervals
 from academic.evaluate import fit_champion
-from academic.explain import ATTENDANCE_GROUP, feature_groups
+from academic.explain import ATTENDANCE_GROUP, feature_groups, permutation_importances
 from academic.features import ATTENDANCE_COLUMNS, LEARNING_ATTENDANCE_AFFECT, TARGET, labelled
 from academic.report import AT_RISK, BORDERLINE, NO_FACES, ON_TRACK, build_report, contribution_column, write_report
 
@@ -142,3 +145,14 @@ def test_first_screen_says_how_far_to_trust_it_and_explains_the_words(class_stud
     without = write_report(frame, class_study.trends, out_dir=tmp_path / "plain", cohort="c",
                            model_label="m")["html"].read_text()
     assert "How far to trust" not in without
+
+
+def test_importances_are_in_grade_points_of_rmse():
+    """A model reading only `a` (grade = 10 a): shuffling `a` costs about 10·√2 ≈ 14 points of
+    RMSE (it would be about 200 in squared points); shuffling the unused `b` costs nothing."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    y = pd.Series(10 * X["a"])
+    importances = permutation_importances(make_pipeline(LinearRegression()).fit(X, y), X, y).set_index("feature")
+    assert 12 < importances.loc["a", "importance_mean"] < 16
+    assert importances.loc["b", "importance_mean"] == pytest.approx(0, abs=1e-6)
