@@ -25,7 +25,7 @@ from academic.promotion import decide as decide_promotion
 from academic.report import build_report, write_report as write_report_files
 from academic.tracking import find_champion, load_champion, log_analysis, promote
 from affect.matching import Enrolment
-from affect.network import load_network, network_version
+from affect.network import load_network, network_version, resolve_backend
 from flows.enrolment import Enrolled, enrol_cohort
 # Every flow and task below persists no result and keeps its exceptions' text (image paths
 # name students) out of Prefect's database and storage: see flows/privacy.py.
@@ -50,6 +50,29 @@ def extractor_version(settings: Settings) -> str:
     """The extractor version this run's rows are stored under (torch or int8, see affect.network)."""
     a = settings.affect
     return network_version(a.weights_dir, a.device, a.backend)
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """The settings extraction tasks get: the backend resolved here, once.
+
+    Left at "auto", a GPU worker of a Dask cluster would pick torch and a CPU worker the
+    int8 copy, and one run would store rows under two model versions. Resolved on the
+    flow's machine, every worker scores with the network whose version this run stores
+    (the int8 copy runs on the CPU, also on a GPU worker; set backend = "torch" to use GPUs).
+    """
+    a = settings.affect
+    backend = resolve_backend(a.backend, a.device, a.weights_dir)
+    update = {"backend": backend, **({"device": "cpu"} if backend == "int8" else {})}
+    return settings.model_copy(update={"affect": a.model_copy(update=update)})
+
+
+def check_scored_by(faces: pd.DataFrame, version: str) -> None:
+    """Refuse rows a worker scored with another network (e.g. another vadgrade version installed there)."""
+    other = sorted(set(faces["model_version"].dropna()) - {version})
+    if other:
+        raise warehouse.InputError("extraction workers", [
+            f"rows scored by {', '.join(other)}, but this run stores {version}: every worker needs the same "
+            "vadgrade version and [affect] settings as the machine running the flow; nothing of them was stored"])
 
 
 # --- tasks --------------------------------------------------------------------------------
@@ -215,10 +238,11 @@ def _ingest_images(settings: Settings) -> dict:
     runner = settings.flows.task_runner
     log.info("extracting %d images in %d chunks on the %s task runner%s", len(plan.todo), len(chunks), runner,
              f" (Dask scheduler {settings.flows.dask_address or 'LocalCluster'})" if runner == "dask" else "")
+    version = extractor_version(settings)     # torch or the int8 CPU copy: their rows are kept apart
     futures = extract_task.with_options(retries=settings.flows.task_retries).map(
-        chunks, unmapped(settings), unmapped(enrolled.enrolment))
+        chunks, unmapped(worker_settings(settings)), unmapped(enrolled.enrolment))
     dropped = "faces_unmatched" if identity else "faces_outside_seats"
-    totals = {"extractor_version": extractor_version(settings),    # torch or the int8 CPU copy: rows are kept apart
+    totals = {"extractor_version": version,
               "images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
               "faces_stored": 0, "images_rejected": 0, dropped: 0, **enrolled.counts}
     problems = plan.set_aside + enrolled.set_aside
@@ -226,6 +250,7 @@ def _ingest_images(settings: Settings) -> dict:
     try:
         for chunk, future in zip(chunks, futures):
             faces_of_chunk = future.result()
+            check_scored_by(faces_of_chunk, version)
             faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats, identity=identity)
             result = warehouse.load_observations(con, settings.cohort, faces, images)
             totals["images_scored"] += result.images_loaded
