@@ -24,6 +24,7 @@ that student's threshold, so only a few faces per track need an embedding.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,19 @@ class Enrolment:
 
     def __repr__(self) -> str:
         return f"Enrolment({len(self.students)} students, {len(self.templates)} templates)"
+
+    @property
+    def key(self) -> str:
+        """A fingerprint of who is enrolled with which templates (thresholds follow from them).
+
+        Frames stored under another key are matched again. Independent of template order;
+        a one-way hash, so it reveals no template.
+        """
+        digest = hashlib.sha256()
+        for student, template in sorted((self.students[o], np.asarray(t, np.float32).tobytes())
+                                        for o, t in zip(self.owner, self.templates)):
+            digest.update(student.encode() + b"\x1f" + template)
+        return digest.hexdigest()[:16]
 
     def distances(self, embeddings: np.ndarray) -> np.ndarray:
         """[F, S]: each face's distance to each student (to the nearest of their templates)."""

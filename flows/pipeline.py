@@ -159,8 +159,12 @@ def load_reference_task(settings: Settings) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
-def plan_task(settings: Settings) -> intake.Intake:
-    """Images still to score for the current model (sessions and consent applied before any file is opened)."""
+def plan_task(settings: Settings, enrolment_key: str | None = None) -> intake.Intake:
+    """Images still to score for the current model (sessions and consent applied before any file is opened).
+
+    `enrolment_key`: the enrolment frames are matched with now (None: seats); frames stored
+    under another one are planned again, so a change of enrolment reaches every frame.
+    """
     found = intake.find_images(settings.data_dir)
     version = extractor_version(settings)
     con = warehouse.connect(settings.db_path)
@@ -168,7 +172,8 @@ def plan_task(settings: Settings) -> intake.Intake:
         return intake.plan_images(found, roster=warehouse.roster_state(con, settings.cohort),
                                   sessions=warehouse.session_ids(con, settings.cohort),
                                   erased=warehouse.erased_students(con, settings.cohort, found.student_ids),
-                                  done=warehouse.scored_hashes(con, settings.cohort, version),
+                                  done=warehouse.scored_hashes(con, settings.cohort, version, enrolment_key),
+                                  stale=warehouse.stale_hashes(con, settings.cohort, version, enrolment_key),
                                   identity=settings.identity == "enrolment")
     finally:
         con.close()
@@ -228,9 +233,10 @@ def ingest_images(settings: Settings | None = None) -> dict:
 @flow(name="ingest-images")
 def _ingest_images(settings: Settings) -> dict:
     """Discover new images, score them in chunks, store each chunk in one transaction."""
-    plan = plan_task(settings)
     identity = settings.identity == "enrolment"
     enrolled = enrol_task(settings) if identity else Enrolled(None)
+    key = enrolled.enrolment.key if enrolled.enrolment is not None else None   # None: seats
+    plan = plan_task(settings, key)
     if identity and enrolled.enrolment is None:
         plan = intake.without_frames(plan, f"nobody to match its faces to: {enrolled.problem} (not opened)")
     size = settings.flows.images_per_task
@@ -244,15 +250,17 @@ def _ingest_images(settings: Settings) -> dict:
     dropped = "faces_unmatched" if identity else "faces_outside_seats"
     totals = {"extractor_version": version,
               "images_found": plan.found, "images_already_stored": plan.already_stored, "images_scored": 0,
-              "faces_stored": 0, "images_rejected": 0, dropped: 0, **enrolled.counts}
+              "faces_stored": 0, "images_rejected": 0, dropped: 0,
+              "frames_matched_again": len(plan.rematch), **enrolled.counts}
     problems = plan.set_aside + enrolled.set_aside
     con = warehouse.connect(settings.db_path)
     try:
         for chunk, future in zip(chunks, futures):
             faces_of_chunk = future.result()
             check_scored_by(faces_of_chunk, version)
-            faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats, identity=identity)
-            result = warehouse.load_observations(con, settings.cohort, faces, images)
+            faces, images, outside = intake.attach_students(faces_of_chunk, chunk, plan.seats, identity=identity,
+                                                            enrolment_key=key)
+            result = warehouse.load_observations(con, settings.cohort, faces, images, replace=plan.rematch)
             totals["images_scored"] += result.images_loaded
             totals["faces_stored"] += result.faces_loaded
             totals["images_rejected"] += result.images_rejected

@@ -420,20 +420,26 @@ class Intake:
     seats: pd.DataFrame | None
     found: int                           # image files found (scored before, now, or set aside)
     already_stored: int
+    # Stored frames in `todo` again because they were matched under another enrolment (or
+    # seats): their rows are replaced when they are stored (load_observations(replace=...)).
+    rematch: frozenset[str] = frozenset()
 
 
 def plan_images(found: FoundImages, *, roster: pd.DataFrame, sessions: Collection[str],
-                erased: Collection[str], done: set[str], identity: bool = False) -> Intake:
+                erased: Collection[str], done: set[str], identity: bool = False,
+                stale: Collection[str] = ()) -> Intake:
     """Sessions, consent and erasure first (nothing opened), then content hashes and seat masks.
 
     `roster` is the store's view after this run's roster was loaded (student_id,
-    consent, on_roster); `done` the hashes already stored for this cohort and model.
+    consent, on_roster); `done` the hashes already stored for this cohort and model;
+    `stale` stored frames matched under another enrolment, to score again (`rematch`).
     `identity`: faces in frames will be matched to enrolled students (no seat map needed).
     """
     plan = check_sessions(found.plan, sessions)
     plan = apply_consent(plan, roster, erased)
     todo, aside, already = new_images(plan, done, found.seats, roster, identity=identity)
-    return Intake(todo, aside, found.seats, found=len(found.plan.images), already_stored=already)
+    return Intake(todo, aside, found.seats, found=len(found.plan.images), already_stored=already,
+                  rematch=frozenset(set(stale) & set(todo["content_hash"])))
 
 
 def without_frames(intake: Intake, reason: str) -> Intake:
@@ -544,13 +550,15 @@ def problems_of(faces: pd.DataFrame) -> list[dict]:
 
 
 def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFrame | None, *,
-                    identity: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+                    identity: bool = False, enrolment_key: str | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Key extracted faces by image hash, student and session, ready for load_observations.
 
     Per-student images take the student from the path. Frame faces take the seat that
     holds their centre, or with `identity` the enrolled student they matched (the
     extractor's student_id); faces outside every seat or matching nobody are dropped and
-    counted, never guessed. An image (or video) is `ok` when any of its rows is.
+    counted, never guessed. An image (or video) is `ok` when any of its rows is; frames
+    matched by enrolment carry `enrolment_key` (see warehouse.scored_hashes).
     Returns (faces, images, faces of frames left without a student).
     """
     meta = chunk[["path", "content_hash", "session_id", "student_id", "camera", "layout"]].rename(columns={"path": "source"})
@@ -569,6 +577,8 @@ def attach_students(faces: pd.DataFrame, chunk: pd.DataFrame, seats: pd.DataFram
             outside += int(rows.loc[pick, "student_id"].isna().sum())
     first = rows.assign(_ok=ok).sort_values("_ok", ascending=False, kind="stable").drop_duplicates("source")
     images = first[["content_hash", "model_version", "session_id", "source", "status", "reason"]]
-    images = images.merge(meta[["source", "student_id"]], on="source").reset_index(drop=True)
+    images = images.merge(meta[["source", "student_id", "layout"]], on="source").reset_index(drop=True)
+    images["enrolment_key"] = pd.Series([enrolment_key if identity and layout == "frame" else None
+                                         for layout in images.pop("layout")], dtype=object)
     scored = rows[ok & rows["student_id"].notna()].reset_index(drop=True)
     return scored, images, outside

@@ -6,6 +6,7 @@ it twice leaves the same rows. Values reach SQL only as parameters or registered
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,6 +175,8 @@ def load_observations(
     cohort: str,
     faces: pd.DataFrame,
     images: pd.DataFrame,
+    *,
+    replace: Collection[str] = (),
 ) -> LoadResult:
     """Store scored images and their faces for one cohort, rejecting what may not be stored.
 
@@ -182,16 +185,23 @@ def load_observations(
     image or video. An image is rejected (with all its faces) when its session or any
     face's student is unknown in this cohort, off its roster, or has not consented;
     rejected rows are returned, never stored. Images already stored for this cohort and
-    model_version are skipped, so re-loading changes nothing.
+    model_version are skipped, so re-loading changes nothing, except those whose hash is
+    in `replace` (frames matched again under a new enrolment): their stored rows are
+    replaced by these, in one transaction. `images` may carry `enrolment_key` (frames
+    matched by enrolment).
     """
     faces = faces.assign(frame_time_s=faces["frame_time_s"].fillna(0.0) if "frame_time_s" in faces else 0.0)
+    images = images if "enrolment_key" in images else images.assign(enrolment_key=None)
     _check_observations(faces, images)
     params = {"cohort": cohort}
     frames = {
         "_faces_in": faces[list(FACE_INPUT_COLUMNS)],
-        "_images_in": images[list(IMAGE_INPUT_COLUMNS)],
+        "_images_in": images[[*IMAGE_INPUT_COLUMNS, "enrolment_key"]].astype({"enrolment_key": "object"}),
+        "_replace_in": images.loc[images["content_hash"].isin(set(replace)), ["content_hash", "model_version"]],
     }
     with registered(con, **frames), transaction(con):
+        con.execute(load_sql("load_replace"), params)
+        con.execute(load_sql("load_replace_images"), params)
         con.execute(load_sql("load_stage_faces"), params)
         con.execute(load_sql("load_stage_images"), params)
         images_loaded = con.execute(load_sql("load_insert_images"), params).fetchall()[0][0]
@@ -207,10 +217,26 @@ def load_observations(
     return result
 
 
-def scored_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str) -> set[str]:
-    """Content hashes already stored for `cohort` and `model_version`: what a resumed run may skip."""
-    params = {"cohort": cohort, "model_version": model_version}
-    return {row[0] for row in con.execute(load_sql("scored_hashes"), params).fetchall()}
+def scored_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
+                  enrolment_key: str | None = None) -> set[str]:
+    """Content hashes already stored for `cohort` and `model_version`: what a resumed run may skip.
+
+    Frames count only when they were matched under `enrolment_key` (None: seats); see
+    `stale_hashes` for the others.
+    """
+    return {h for h, current in _stored(con, cohort, model_version, enrolment_key) if current}
+
+
+def stale_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
+                 enrolment_key: str | None = None) -> set[str]:
+    """Frames stored for `cohort` and `model_version` under another enrolment (or seats): to match again."""
+    return {h for h, current in _stored(con, cohort, model_version, enrolment_key) if not current}
+
+
+def _stored(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
+            enrolment_key: str | None) -> list[tuple[str, bool]]:
+    params = {"cohort": cohort, "model_version": model_version, "enrolment_key": enrolment_key}
+    return con.execute(load_sql("scored_hashes"), params).fetchall()
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path) -> Path:

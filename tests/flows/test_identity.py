@@ -158,3 +158,26 @@ def test_a_dask_cluster_matches_and_stores_what_local_threads_store(cohort, inge
     with duckdb.connect(str(settings.db_path), read_only=True) as dask_con, \
             duckdb.connect(str(local_settings.db_path), read_only=True) as local_con:
         assert dask_con.execute(query).fetchall() == local_con.execute(query).fetchall()
+
+
+def test_a_student_enrolled_late_is_found_in_the_frames_stored_before(cohort, tmp_path):
+    """Frames stored under one enrolment are matched again under the next: nothing of the late
+    student's earlier sessions is lost, nothing is stored twice, and a third run does nothing."""
+    import shutil
+    data = Path(shutil.copytree(cohort, tmp_path / "cohort"))
+    shutil.move(data / "enrolment" / "s01", tmp_path / "s01-photos")        # s01 has not enrolled yet
+    settings = _settings(tmp_path / "home", data)
+    load_reference_data(settings)
+    before = ingest_images(settings)
+    assert before["faces_stored"] == 0 and before["faces_unmatched"] == 3 and before["frames_matched_again"] == 0
+
+    shutil.move(tmp_path / "s01-photos", data / "enrolment" / "s01")        # ... and now has
+    after = ingest_images(settings)
+    assert after["frames_matched_again"] == 1 and after["images_scored"] == 1
+    assert after["faces_stored"] == 1 and after["faces_unmatched"] == 2
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        assert con.execute("SELECT student_id FROM face_observations").fetchall() == [("s01",)]
+        assert con.execute("SELECT count(*) FROM images").fetchall() == [(1,)]
+
+    again = ingest_images(settings)
+    assert again["images_scored"] == 0 and again["frames_matched_again"] == 0 and again["images_already_stored"] == 1

@@ -16,6 +16,7 @@ from warehouse import (
     load_roster,
     load_sessions,
     scored_hashes,
+    stale_hashes,
 )
 from warehouse.load import IMAGE_REJECTED, NO_CONSENT, UNKNOWN_SESSION, UNKNOWN_STUDENT
 from wh_data import COHORT, count, images_of, make_observations, no_face_image
@@ -213,3 +214,27 @@ def test_video_frames_are_keyed_by_time(cohort_con: duckdb.DuckDBPyConnection) -
     times = cohort_con.execute("SELECT frame_time_s FROM face_observations ORDER BY 1").fetchall()
     assert times == [(0.0,), (2.0,), (4.0,)]
     assert load_observations(cohort_con, COHORT, video, images).faces_loaded == 0
+
+
+def test_a_frame_matched_under_a_new_enrolment_replaces_its_rows_once(cohort_con: duckdb.DuckDBPyConnection) -> None:
+    """A classroom frame (no student in its path) matched to s01 under enrolment A, then to s01
+    and s02 under B: B's rows replace A's in one load; a per-student image is never re-planned."""
+    frame_faces, _ = make_observations([("s01", "w1", 1), ("s02", "w1", 1)])
+    frame_faces = frame_faces.assign(content_hash="frame-1", source="w1/cam.png", face_idx=[0, 1])
+    frame_image = images_of(frame_faces).head(1).assign(student_id=None)
+    own_faces, own_images = make_observations([("s03", "w1", 1)])
+    load_observations(cohort_con, COHORT, pd.concat([frame_faces.head(1), own_faces]),
+                      pd.concat([frame_image.assign(enrolment_key="A"), own_images]))
+    assert scored_hashes(cohort_con, COHORT, "m1", "A") == {"frame-1", *own_images["content_hash"]}
+    assert stale_hashes(cohort_con, COHORT, "m1", "B") == {"frame-1"}
+    assert scored_hashes(cohort_con, COHORT, "m1", "B") == set(own_images["content_hash"])
+
+    result = load_observations(cohort_con, COHORT, frame_faces, frame_image.assign(enrolment_key="B"),
+                               replace={"frame-1"})
+    assert (result.images_loaded, result.faces_loaded) == (1, 2)
+    faces = cohort_con.execute("SELECT student_id FROM face_observations WHERE content_hash = 'frame-1' "
+                               "ORDER BY ALL").fetchall()
+    assert faces == [("s01",), ("s02",)]
+    assert cohort_con.execute("SELECT enrolment_key FROM images WHERE content_hash = 'frame-1'").fetchall() == [("B",)]
+    assert count(cohort_con, "images") == 2 and count(cohort_con, "face_observations") == 3
+    assert stale_hashes(cohort_con, COHORT, "m1", "B") == set()
