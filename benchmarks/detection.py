@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 import affect  # noqa: E402
 from affect.detect import SCORE_THRESHOLD, Faces, YuNet  # noqa: E402
 from affect.faces import decode_image  # noqa: E402
-from affect.weights import load_model  # noqa: E402
+from affect.network import load_network  # noqa: E402
 from benchmarks.old_extractor import HAAR_REV, old_extract  # noqa: E402
 
 WIDER = REPO.parent / "shared" / "data" / "wider_dev"
@@ -164,10 +164,10 @@ def main() -> None:
     args = ap.parse_args()
     photos = read_wider(args.data)
     paths = [args.data / "images" / name for name in photos]
-    model = load_model()
+    model = load_network(device="cpu")           # the product's network on a CPU (the int8 copy)
     result = {"benchmark": "detection", "photos": len(paths), "setting": SETTING, "match_iou": MATCH_IOU,
               "false_if_iou_below": FALSE_IOU, "runs": args.runs, "torch_threads": torch.get_num_threads(),
-              "cpus": len(os.sched_getaffinity(0)), "model_version": model[1].model_version}
+              "cpus": len(os.sched_getaffinity(0)), "model_version": model.model_version}
     new = {"score_threshold": SCORE_THRESHOLD}
     for workers in args.workers:
         rates, cpu, load = [], [], []
