@@ -333,7 +333,8 @@ def _print_summary(summary: dict, settings: Settings) -> None:
     from datetime import datetime, timezone
 
     from flows.erasure import without_erased
-    summary = without_erased(summary, settings)     # erased students' files are counted, never named
+    # erased students' files are counted, never named; the cohort lets `forget --cohort` scrub only its runs
+    summary = {"cohort": settings.cohort, **without_erased(summary, settings)}
     settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.home / f"run-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -441,7 +442,7 @@ def forget(
 ) -> None:
     """Erase one student from the store and from the files vadgrade wrote (GDPR Art. 17, right to erasure).
 
-    Under the home (VADGRADE_HOME), first: run summaries (run-*.json) lose every entry
+    Under the home (VADGRADE_HOME), first: run summaries (run-*.json) of those cohorts lose every entry
     naming the student; at-risk reports that name them are deleted (run `vadgrade report`
     for new ones); Parquet exports under exports/ are rewritten without their rows; their
     stored face crops (affect.store_crops) are deleted, and so are the input examples of

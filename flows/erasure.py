@@ -71,11 +71,17 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def scrub_run_summaries(home: Path, student_id: str) -> int:
-    """Remove the entries naming `student_id` from every `run-*.json`; returns how many went."""
+def scrub_run_summaries(home: Path, student_id: str, cohorts: Iterable[str] | None = None) -> int:
+    """Remove the entries naming `student_id` from the `run-*.json` of `cohorts` (None: every one);
+    returns how many went. A summary that does not say its cohort (written before they did) is
+    scrubbed whatever the cohort: it may be about the student."""
     pattern, removed = id_pattern(student_id), 0
+    cohorts = None if cohorts is None else set(cohorts)
     for path in sorted(home.glob("run-*.json")):
-        summary, n = _scrub(json.loads(path.read_text(encoding="utf-8")), pattern)
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        if cohorts is not None and summary.get("cohort", next(iter(cohorts), None)) not in cohorts:
+            continue
+        summary, n = _scrub(summary, pattern)
         if n:
             summary[REMOVED_KEY] = summary.get(REMOVED_KEY, 0) + n
             _write_atomically(path, json.dumps(summary, indent=2, default=str) + "\n")
@@ -156,7 +162,7 @@ def clean_home(settings: Settings, student_id: str, traces: StudentTraces, cohor
     reports = delete_reports(settings.reports_dir, student_id, traces.pseudonyms)
     done = {
         f"run summaries ({settings.home}/run-*.json)":
-            f"entries removed: {scrub_run_summaries(settings.home, student_id)}",
+            f"entries removed: {scrub_run_summaries(settings.home, student_id, cohorts)}",
         f"at-risk reports ({settings.reports_dir})":
             f"files deleted: {len(reports)}" + (" (run vadgrade report for new ones)" if reports else ""),
         f"Parquet exports ({settings.exports_dir})":

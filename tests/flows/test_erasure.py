@@ -171,3 +171,13 @@ def test_input_examples_of_earlier_models_are_deleted(tmp_path):
         (model / name).write_text("{}")
     assert delete_input_examples(tmp_path) == 2
     assert sorted(p.name for p in model.iterdir()) == ["MLmodel", "model.skops"]
+
+
+def test_forgetting_in_one_cohort_leaves_the_other_cohorts_summaries(tmp_path):
+    entry = {"path": "images/w1/S01/1.png", "reason": "corrupt"}
+    summaries = {"run-bio.json": {"cohort": "bio"}, "run-chem.json": {"cohort": "chem"}, "run-older.json": {}}
+    for name, head in summaries.items():
+        (tmp_path / name).write_text(json.dumps({**head, "images": {"set_aside": [entry]}}))
+    assert scrub_run_summaries(tmp_path, "S01", ["bio"]) == 2          # bio's, and the one without a cohort
+    kept = {p.name: json.loads(p.read_text())["images"]["set_aside"] for p in tmp_path.glob("run-*.json")}
+    assert kept == {"run-bio.json": [], "run-chem.json": [entry], "run-older.json": []}
