@@ -100,8 +100,9 @@ def forget_student(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str 
 
     One transaction: face observations, the images tied to the student, both aggregate
     tables, test scores, gradebook row, and the roster row with consent, display name
-    and pseudonym; then the erasure is recorded (hash only) so later loads skip the
-    student. Returns rows deleted per table (every table of ERASED_TABLES, 0 included).
+    and pseudonym; the enrolment fingerprints of the cohort's frames go too (they were
+    made from the student's templates); then the erasure is recorded (hash only) so
+    later loads skip the student. Returns rows deleted per table (every table of ERASED_TABLES, 0 included).
     An id with nothing stored, including one already erased, raises InputError.
     """
     student_id = _clean_id(student_id)
@@ -114,6 +115,7 @@ def forget_student(con: duckdb.DuckDBPyConnection, student_id: str, cohort: str 
                 # `table` comes from ERASED_TABLES, never from a caller.
                 rows = con.execute(f"DELETE FROM {table} WHERE cohort = $cohort AND student_id = $student_id", params)
                 deleted[table] += rows.fetchall()[0][0]
+            con.execute(load_sql("erase_enrolment_keys"), {"cohort": name})
             con.execute(load_sql("erase_record"), params)
     # Log counts and cohorts only: the id is what was asked to be forgotten.
     log.info("erased a student from cohort(s) %s: %s", ", ".join(cohorts), deleted)

@@ -115,6 +115,9 @@ def test_forget_erases_the_templates_from_the_file(ingested, tmp_path, monkeypat
     mine, theirs = _templates(db)["s01"], _templates(db)["s02"]
     raw = db.read_bytes()
     assert all(t in raw for t in mine + theirs)          # the check can see a template in the file
+    keyed = "SELECT count(*) FROM images WHERE enrolment_key IS NOT NULL"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(keyed).fetchall() == [(1,)]    # the frame, matched under s01's enrolment
     monkeypatch.setenv("VADGRADE_HOME", str(home))
     monkeypatch.setenv("VADGRADE_COHORT", settings.cohort)
     result = CliRunner().invoke(app, ["forget", "s01", "--yes"])
@@ -123,6 +126,8 @@ def test_forget_erases_the_templates_from_the_file(ingested, tmp_path, monkeypat
     raw = db.read_bytes()
     assert not any(t in raw for t in mine)               # forget + compact: no byte of them left
     assert all(t in raw for t in theirs)
+    with duckdb.connect(str(db), read_only=True) as con:  # nor the frames' fingerprint made from them
+        assert con.execute(keyed).fetchall() == [(0,)]
 
 
 def test_identify_prints_the_students_and_writes_extracts_rows(cohort, tmp_path, monkeypatch):
