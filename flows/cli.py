@@ -449,7 +449,8 @@ def forget(
     models logged by earlier versions (they held three students' feature rows).
 
     Then, in one transaction, the DuckDB store loses the student's enrolment templates (face
-    embeddings, identity = "enrolment"), face observations, the images tied to them, their aggregates, gradebook row and test scores, and their roster
+    embeddings, identity = "enrolment") and the cohort's frame fingerprints made from them
+    (the next run matches those frames again), face observations, the images tied to them, their aggregates, gradebook row and test scores, and their roster
     row with consent, display name and pseudonym; the file is then rewritten so no deleted
     bytes remain in it. Only a salted hash of the ID is kept: a later ingest of a roster
     that still lists the student skips them, and later run summaries only count their files.
