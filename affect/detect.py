@@ -51,14 +51,19 @@ def yunet_path() -> Path:
     return Path(str(resources.files("affect") / "resources" / YUNET_FILE))
 
 
-def verified(path: Path, sha256: str = YUNET_SHA256) -> Path:
-    """`path`, after checking its SHA-256 (a clear error instead of silently different detections)."""
+def verified(path: Path, sha256: str = YUNET_SHA256, *, what: str = "face detector model",
+             error: type[Exception] = DetectorError, remedy: str = "reinstall vadgrade") -> Path:
+    """`path`, after checking its SHA-256: a clear `error` instead of silently different results.
+
+    Every model file vadgrade loads goes through here (YuNet, dlib's identity models, the
+    int8 copy of the network); `what` names it and `remedy` says how to get it back.
+    """
     if not path.is_file():
-        raise DetectorError(f"face detector model not found at {path}")
+        raise error(f"{what} not found at {path}; {remedy}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != sha256:
-        raise DetectorError(f"face detector model {path} has SHA-256 {digest}, expected {sha256}: "
-                            "the file is damaged or was replaced; reinstall vadgrade")
+        raise error(f"{what} {path} has SHA-256 {digest}, expected {sha256}: "
+                    f"the file is damaged or was replaced; {remedy}")
     return path
 
 

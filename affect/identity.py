@@ -16,7 +16,6 @@ descriptor costs about 90 ms per face on one core).
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect.detect import SCORE_THRESHOLD
+from affect.detect import SCORE_THRESHOLD, verified
 from affect.faces import DecodeError, FaceFinder, decode_image
 from affect.matching import NO_MATCH, Enrolment, assign, link, majority_distance
 
@@ -54,14 +53,7 @@ def models_dir() -> Path:
 
 
 def _verified(name: str) -> str:
-    path = models_dir() / name
-    if not path.is_file():
-        raise IdentityModelError(f"identity model not found at {path}; reinstall vadgrade")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SHA256[name]:
-        raise IdentityModelError(f"identity model {path} has SHA-256 {digest}, expected {SHA256[name]}: "
-                                 "the file is damaged or was replaced; reinstall vadgrade")
-    return str(path)
+    return str(verified(models_dir() / name, SHA256[name], what="identity model", error=IdentityModelError))
 
 
 @functools.lru_cache(maxsize=1)

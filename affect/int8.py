@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from affect.detect import verified
 from affect.model import PIXEL_MEAN, PIXEL_STD, VadExpressionNet
 from affect.weights import ModelInfo, default_weights_dir, load_model, read_info, write_info
 
@@ -122,14 +123,12 @@ class Int8Network:
         path = weights_dir / INT8_FILE
         if not self.info.int8 or not path.is_file():
             raise Int8Error(f"no int8 copy in {weights_dir}: run `vadgrade quantise-extractor`")
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.info.int8["sha256"]:
-            raise Int8Error(f"{path} is damaged or not the copy its metadata records (SHA-256 differs): "
-                            "re-run `vadgrade quantise-extractor` or reinstall")
+        verified(path, self.info.int8["sha256"], what="int8 copy", error=Int8Error,
+                 remedy="re-run `vadgrade quantise-extractor` or reinstall vadgrade")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.model_version, self.input_size = self.info.int8["model_version"], self.info.input_size
 
     def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False

@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 import affect  # noqa: E402
 from affect.detect import SCORE_THRESHOLD, Faces, YuNet  # noqa: E402
 from affect.faces import decode_image  # noqa: E402
+from affect.matching import iou  # noqa: E402
 from affect.network import load_network  # noqa: E402
 from benchmarks.old_extractor import HAAR_REV, old_extract  # noqa: E402
 
@@ -59,17 +60,6 @@ def read_wider(root: Path) -> dict[str, dict]:
         photos[name] = {"boxes": boxes[boxes[:, 2] > 0] if n else boxes, **settings.get(name, {})}
         i += 2 + max(n, 1)
     return photos
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[len(a), len(b)] IoU of x, y, w, h boxes."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 0] + a[:, None, 2], b[None, :, 0] + b[None, :, 2])
-    y1 = np.minimum(a[:, None, 1] + a[:, None, 3], b[None, :, 1] + b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
-    return inter / np.maximum(union, 1e-9)
 
 
 def score(photos: dict[str, dict], found: dict[str, tuple[np.ndarray, np.ndarray]], setting: str = SETTING) -> dict:

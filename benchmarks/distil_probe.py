@@ -32,8 +32,7 @@ sys.path.insert(0, str(REPO))
 from affect.data import load_split  # noqa: E402
 from affect.evaluate import vad_block  # noqa: E402
 from affect.int8 import Int8Network  # noqa: E402
-from affect.model import normalise  # noqa: E402
-from affect.predict import mixed_precision  # noqa: E402
+from affect.predict import mixed_precision, to_input  # noqa: E402
 from benchmarks.extract_speed import ferplus_split  # noqa: E402
 from benchmarks.student_speed import plain_student  # noqa: E402
 
@@ -42,8 +41,7 @@ SHIFT = 3
 
 
 def _inputs(images: np.ndarray) -> torch.Tensor:
-    return normalise(torch.from_numpy(np.ascontiguousarray(images))[:, None]).contiguous(
-        memory_format=torch.channels_last)
+    return to_input(torch.from_numpy(np.ascontiguousarray(images)), 48, torch.device("cpu"))
 
 
 def _shifted(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:

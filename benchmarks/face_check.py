@@ -33,10 +33,11 @@ from affect.align import aligned_crop  # noqa: E402
 from affect.data import load_ferplus  # noqa: E402
 from affect.detect import YuNet  # noqa: E402
 from affect.face_check import CHECK_SIDE, CROP_FACE_SCORE, faces_in_crop  # noqa: E402
+from affect.matching import iou  # noqa: E402
 from affect.predict import predict_arrays  # noqa: E402
 from affect.schema import EXPRESSIONS, STATUS_OK  # noqa: E402
 from affect.weights import load_model  # noqa: E402
-from benchmarks.detection import WIDER, iou, read_wider  # noqa: E402
+from benchmarks.detection import WIDER, read_wider  # noqa: E402
 from benchmarks.extract_speed import ferplus_test  # noqa: E402
 
 SIDE = 48

@@ -15,9 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
-from statistics import median
 
 import numpy as np
 import torch
@@ -27,20 +25,10 @@ sys.path.insert(0, str(REPO))
 
 from affect.data import load_ferplus  # noqa: E402
 from affect.network import load_network  # noqa: E402
-from benchmarks.extract_speed import ferplus_split  # noqa: E402
+from benchmarks.extract_speed import ferplus_split, median_rate  # noqa: E402
 
 BATCH = 64                      # the product's default batch
 BATCH_SIZES = (16, 64, 256)
-
-
-def _rate(fn, n: int, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return n / median(times)
 
 
 def main() -> None:
@@ -55,8 +43,9 @@ def main() -> None:
     outputs = {name: net.predict(test.images) for name, net in networks.items()}
     # int8 is timed last: torch's idle OpenMP threads would spin against ONNX Runtime's
     # pool if torch ran between its batches (the product path runs no torch op there).
-    by_batch = {name: {size: _rate(lambda net=net, size=size: [net.predict(test.images[i:i + size])
-                                                               for i in range(0, 1024, size)], 1024, args.runs)
+    by_batch = {name: {size: median_rate(lambda net=net, size=size: [net.predict(test.images[i:i + size])
+                                                                     for i in range(0, 1024, size)],
+                                         1024, args.runs)[0]
                        for size in BATCH_SIZES}
                 for name, net in networks.items()}
     speed = {name: rates[BATCH] for name, rates in by_batch.items()}

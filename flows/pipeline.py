@@ -169,12 +169,11 @@ def plan_task(settings: Settings, enrolment_key: str | None = None) -> intake.In
     version = extractor_version(settings)
     con = warehouse.connect(settings.db_path)
     try:
+        done, stale = warehouse.stored_hashes(con, settings.cohort, version, enrolment_key)
         return intake.plan_images(found, roster=warehouse.roster_state(con, settings.cohort),
                                   sessions=warehouse.session_ids(con, settings.cohort),
                                   erased=warehouse.erased_students(con, settings.cohort, found.student_ids),
-                                  done=warehouse.scored_hashes(con, settings.cohort, version, enrolment_key),
-                                  stale=warehouse.stale_hashes(con, settings.cohort, version, enrolment_key),
-                                  identity=settings.identity == "enrolment")
+                                  done=done, stale=stale, identity=settings.identity == "enrolment")
     finally:
         con.close()
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,15 +120,20 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in MEDIA_SUFFIXES
 
 
+def _walk_root(folder: str | Path, data_root: str | Path | None, what: str) -> tuple[Path, Path]:
+    """(`folder`, the resolved folder links may not leave: `data_root`, default `folder`); InputError if missing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), [f"{what} not found"])
+    return folder, Path(data_root if data_root is not None else folder).resolve()
+
+
 def discover(root: str | Path, data_root: str | Path | None = None) -> IntakePlan:
     """Walk `<root>/<session>/...` and list every image with its session and student/camera.
 
     `data_root` (default `root`) bounds where links may lead.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise InputError(str(root), ["image folder not found"])
-    bound = Path(data_root if data_root is not None else root).resolve()
+    root, bound = _walk_root(root, data_root, "image folder")
     rows, aside = [], []
     for session in _entries(root, bound, aside):
         if not session.is_dir():
@@ -446,8 +451,7 @@ def without_frames(intake: Intake, reason: str) -> Intake:
     """`intake` with its frames set aside unopened (e.g. nobody is enrolled to match their faces to)."""
     frames = intake.todo["layout"] == "frame"
     aside = intake.set_aside + [{"path": path, "reason": reason} for path in intake.todo.loc[frames, "path"]]
-    return Intake(intake.todo[~frames].reset_index(drop=True), aside, intake.seats, intake.found,
-                  intake.already_stored)
+    return replace(intake, todo=intake.todo[~frames].reset_index(drop=True), set_aside=aside, rematch=frozenset())
 
 
 # --- enrolment (identity = "enrolment") ------------------------------------------------
@@ -466,10 +470,7 @@ def find_enrolment(folder: str | Path, data_root: str | Path | None = None) -> I
 
     `data_root` (default `folder`) bounds where links may lead, as in `discover`.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(str(folder), ["enrolment folder not found"])
-    bound = Path(data_root if data_root is not None else folder).resolve()
+    folder, bound = _walk_root(folder, data_root, "enrolment folder")
     rows, aside = [], []
     for entry in _entries(folder, bound, aside):
         if not entry.is_dir():

@@ -217,26 +217,24 @@ def load_observations(
     return result
 
 
+def stored_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
+                  enrolment_key: str | None = None) -> tuple[set[str], set[str]]:
+    """Content hashes stored for `cohort` and `model_version`, as (done, stale).
+
+    done: what a resumed run may skip. stale: frames matched under another enrolment than
+    `enrolment_key` (None: seats), to match again (load_observations(replace=...)).
+    """
+    params = {"cohort": cohort, "model_version": model_version, "enrolment_key": enrolment_key}
+    done, stale = set(), set()
+    for content_hash, current in con.execute(load_sql("scored_hashes"), params).fetchall():
+        (done if current else stale).add(content_hash)
+    return done, stale
+
+
 def scored_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
                   enrolment_key: str | None = None) -> set[str]:
-    """Content hashes already stored for `cohort` and `model_version`: what a resumed run may skip.
-
-    Frames count only when they were matched under `enrolment_key` (None: seats); see
-    `stale_hashes` for the others.
-    """
-    return {h for h, current in _stored(con, cohort, model_version, enrolment_key) if current}
-
-
-def stale_hashes(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
-                 enrolment_key: str | None = None) -> set[str]:
-    """Frames stored for `cohort` and `model_version` under another enrolment (or seats): to match again."""
-    return {h for h, current in _stored(con, cohort, model_version, enrolment_key) if not current}
-
-
-def _stored(con: duckdb.DuckDBPyConnection, cohort: str, model_version: str,
-            enrolment_key: str | None) -> list[tuple[str, bool]]:
-    params = {"cohort": cohort, "model_version": model_version, "enrolment_key": enrolment_key}
-    return con.execute(load_sql("scored_hashes"), params).fetchall()
+    """Content hashes already stored for `cohort` and `model_version`: what a resumed run may skip."""
+    return stored_hashes(con, cohort, model_version, enrolment_key)[0]
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str | Path) -> Path:

@@ -16,7 +16,7 @@ from warehouse import (
     load_roster,
     load_sessions,
     scored_hashes,
-    stale_hashes,
+    stored_hashes,
 )
 from warehouse.load import IMAGE_REJECTED, NO_CONSENT, UNKNOWN_SESSION, UNKNOWN_STUDENT
 from wh_data import COHORT, count, images_of, make_observations, no_face_image
@@ -226,7 +226,7 @@ def test_a_frame_matched_under_a_new_enrolment_replaces_its_rows_once(cohort_con
     load_observations(cohort_con, COHORT, pd.concat([frame_faces.head(1), own_faces]),
                       pd.concat([frame_image.assign(enrolment_key="A"), own_images]))
     assert scored_hashes(cohort_con, COHORT, "m1", "A") == {"frame-1", *own_images["content_hash"]}
-    assert stale_hashes(cohort_con, COHORT, "m1", "B") == {"frame-1"}
+    assert stored_hashes(cohort_con, COHORT, "m1", "B")[1] == {"frame-1"}
     assert scored_hashes(cohort_con, COHORT, "m1", "B") == set(own_images["content_hash"])
 
     result = load_observations(cohort_con, COHORT, frame_faces, frame_image.assign(enrolment_key="B"),
@@ -237,4 +237,4 @@ def test_a_frame_matched_under_a_new_enrolment_replaces_its_rows_once(cohort_con
     assert faces == [("s01",), ("s02",)]
     assert cohort_con.execute("SELECT enrolment_key FROM images WHERE content_hash = 'frame-1'").fetchall() == [("B",)]
     assert count(cohort_con, "images") == 2 and count(cohort_con, "face_observations") == 3
-    assert stale_hashes(cohort_con, COHORT, "m1", "B") == set()
+    assert stored_hashes(cohort_con, COHORT, "m1", "B")[1] == set()
