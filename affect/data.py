@@ -7,6 +7,7 @@ fit in ~70 MB, so in-memory arrays keep the training loop free of per-epoch deco
 from __future__ import annotations
 
 import csv
+import json
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from affect.matching import iou
 from affect.schema import CATEGORY_ALIASES, EXPRESSIONS, FER2013_TO_FERPLUS, IMAGE_SUFFIXES, VAD
 
 log = logging.getLogger(__name__)
@@ -254,3 +256,51 @@ def fer2013_labels(csv_path: str | Path, names: list[str]) -> np.ndarray:
                 raise DatasetError(f"{csv_path}:{line_no}: fer2013_label {code} is not 0..6")
             table[key] = code if row.get("ambiguous", "0") == "0" else -1
     return np.array([table.get(n, -1) for n in names], np.int64)
+
+
+def read_wider(root: str | Path) -> dict[str, dict]:
+    """WIDER FACE annotations: photo -> {"boxes": [N, 4] every annotated face, plus `root`'s
+    eval_setting_face_indices.json entries ("medium", "hard": indices) when present}."""
+    root = Path(root)
+    lines = (root / "wider_dev_bbx_gt.txt").read_text().split("\n")
+    settings_path = root / "eval_setting_face_indices.json"
+    settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
+    photos, i = {}, 0
+    while i < len(lines) and lines[i].strip():
+        name, n = lines[i].strip(), int(lines[i + 1])
+        rows = [[float(v) for v in line.split()[:4]] for line in lines[i + 2:i + 2 + max(n, 1)]][:n]
+        boxes = np.array(rows).reshape(-1, 4)
+        photos[name] = {"boxes": boxes[boxes[:, 2] > 0] if n else boxes, **settings.get(name, {})}
+        i += 2 + max(n, 1)
+    return photos
+
+
+def wider_halves(photos: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """(photos that may train, photos held out for measuring): alternate names in sorted order.
+
+    The student's face output learns background from the first half; benchmarks/face_check.py
+    draws its background patches from the second only.
+    """
+    names = sorted(photos)
+    return names[0::2], names[1::2]
+
+
+def background_patches(root: str | Path, photos: dict[str, dict], names: list[str], n: int,
+                       rng: np.random.Generator, side: int = 48) -> np.ndarray:
+    """`n` square gray patches (24-256 px, resized to `side`) of the photos `names` that touch
+    no annotated face grown by 25 % on each side: examples of what a face crop is not."""
+    gray = {name: np.asarray(Image.open(Path(root) / "images" / name).convert("L")) for name in names}
+    patches = []
+    while len(patches) < n:
+        name = names[rng.integers(len(names))]
+        photo = gray[name]
+        side_px = int(np.exp(rng.uniform(np.log(24), np.log(min(256, min(photo.shape) - 1)))))
+        x, y = rng.integers(0, photo.shape[1] - side_px), rng.integers(0, photo.shape[0] - side_px)
+        faces = photos[name]["boxes"].copy()
+        faces[:, :2] -= 0.25 * faces[:, 2:]
+        faces[:, 2:] *= 1.5
+        if len(faces) and (iou(np.array([[x, y, side_px, side_px]], float), faces) > 0).any():
+            continue
+        patch = Image.fromarray(photo[y:y + side_px, x:x + side_px]).resize((side, side), Image.BOX)
+        patches.append(np.asarray(patch))
+    return np.stack(patches)

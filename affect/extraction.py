@@ -67,8 +67,9 @@ class _DecodedImages(Dataset):
                  min_face: int, masks: Sequence[Sequence[Box]] | None, *, score_threshold: float = SCORE_THRESHOLD,
                  align: bool = True, frame_interval_s: float = FRAME_INTERVAL_S,
                  enrolment: Enrolment | None = None, identify: Sequence[bool] | None = None,
-                 keep_unmatched: bool = False):
+                 keep_unmatched: bool = False, network_checks: bool = False):
         self.images, self.detect, self.crop_max_side, self.masks = images, detect, crop_max_side, masks
+        self.network_checks = network_checks   # crops wait for the network's face output (FaceFinder.whole)
         self.frame_interval_s = frame_interval_s
         self.enrolment, self.identify, self.keep_unmatched = enrolment, identify, keep_unmatched
         self.finder = FaceFinder(out_size, score_threshold, min_face, align)   # models load in each worker
@@ -95,7 +96,7 @@ class _DecodedImages(Dataset):
 
     def _faces(self, image: np.ndarray) -> Detection:
         crop = self.detect == "never" or (self.detect == "auto" and is_crop(image, self.crop_max_side))
-        return self.finder.whole(image) if crop else self.finder.detect(image)
+        return self.finder.whole(image, self.network_checks) if crop else self.finder.detect(image)
 
     def _video(self, source: str | Path, mask: Sequence[Box], matcher: Matcher | None) -> list[Found]:
         """One Found per sampled frame; a read failure adds an error row after the frames before it."""
@@ -137,6 +138,16 @@ def _worker_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     multiprocessing.set_forkserver_preload(["affect.extraction"])
     return multiprocessing.get_context("forkserver")
+
+
+@dataclass
+class _Pending:
+    """A face row waiting for the network, and what to do once it has scored."""
+
+    row: dict
+    crop: np.ndarray
+    face_unchecked: bool           # the network's face output decides whether it is a face
+    crop_name: str | None = None   # keep the crop under this name (crops_dir), once it is a face
 
 
 def source_name(image: ImageInput, i: int) -> str:
@@ -193,20 +204,33 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
         raise ValueError(f"identify has {len(identify)} entries for {len(images)} images")
     dataset = _DecodedImages(images, detect, crop_max_side, network.input_size, min_face, masks,
                              score_threshold=score_threshold, align=align, frame_interval_s=frame_interval_s,
-                             enrolment=enrolment, identify=identify, keep_unmatched=keep_unmatched)
+                             enrolment=enrolment, identify=identify, keep_unmatched=keep_unmatched,
+                             network_checks=network.face_threshold is not None)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
                         multiprocessing_context=_worker_context() if num_workers > 0 else None)
     rows: list[dict] = []
-    pending: list[tuple[dict, np.ndarray]] = []   # face rows waiting for the network
+    pending: list[_Pending] = []   # face rows waiting for the network
 
     def flush() -> None:
         if not pending:
             return
-        vad, probs = network.predict(np.stack([c for _, c in pending]), tta_flip=tta_flip)
-        for (row, _), v, p in zip(pending, vad, probs):
-            row.update(zip(VAD, v.tolist()))
-            row.update(zip(PROB_COLUMNS, p.tolist()))
-            row["expression"] = EXPRESSIONS[int(p.argmax())]
+        vad, probs, *face = network.predict(np.stack([p.crop for p in pending]), tta_flip=tta_flip,
+                                            with_face=network.face_threshold is not None)
+        for p, v, pr, f in zip(pending, vad, probs, face[0] if face else [None] * len(pending)):
+            if p.face_unchecked:
+                if f < network.face_threshold:
+                    p.row.update(_empty_row(p.row["source"], p.row["frame_time_s"], STATUS_NO_FACE,
+                                            f"no face found in the crop (face score {f:.2f} below "
+                                            f"{network.face_threshold:.2f})", version))
+                    p.row.pop("student_id", None)
+                    p.row.pop("match_distance", None)
+                    continue
+                p.row["det_score"] = float(f)
+            p.row.update(zip(VAD, v.tolist()))
+            p.row.update(zip(PROB_COLUMNS, pr.tolist()))
+            p.row["expression"] = EXPRESSIONS[int(pr.argmax())]
+            if p.crop_name is not None:
+                save_crop(p.crop, Path(crops_dir), p.crop_name)
         pending.clear()
 
     done = 0
@@ -228,9 +252,8 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
                     if found.student_ids is not None:
                         row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
                     rows.append(row)
-                    pending.append((row, detection.crops[k]))
-                    if crops_dir is not None:
-                        save_crop(detection.crops[k], Path(crops_dir), crop_name(source, k, t))
+                    pending.append(_Pending(row, detection.crops[k], detection.face_unchecked,
+                                            None if crops_dir is None else crop_name(source, k, t)))
                     if len(pending) >= batch_size:
                         flush()
         done += len(batch)

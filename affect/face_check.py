@@ -43,11 +43,15 @@ class CropCheck:
         return not self.reason
 
 
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = x - x.mean(), y - y.mean()
+    return float((x * y).sum() / (np.sqrt((x * x).sum() * (y * y).sum()) + 1e-12))
+
+
 def neighbour_correlation(gray: np.ndarray) -> float:
     """Mean Pearson correlation of each pixel with its right and lower neighbour (about 0 for white noise)."""
     a = gray.astype(np.float64)
-    pairs = ((a[:, :-1], a[:, 1:]), (a[:-1], a[1:]))
-    return float(np.mean([np.corrcoef(x.ravel(), y.ravel())[0, 1] for x, y in pairs]))
+    return (_pearson(a[:, :-1], a[:, 1:]) + _pearson(a[:-1], a[1:])) / 2
 
 
 def faces_in_crop(gray: np.ndarray, detect: YuNet, side: int) -> Faces:
@@ -63,16 +67,24 @@ def faces_in_crop(gray: np.ndarray, detect: YuNet, side: int) -> Faces:
     return faces
 
 
-def check_crop(gray: np.ndarray, detect: YuNet) -> CropCheck:
-    """Flat, noise or no face (with the reason), or a face; `detect` should run at CROP_FACE_SCORE."""
-    small = cv2.resize(gray, (STATS_SIDE, STATS_SIDE), interpolation=cv2.INTER_AREA)
+def flat_or_noise(gray: np.ndarray) -> str:
+    """Why the crop is blank, flat or noise; "" when it is none of these (the cheap tests)."""
+    small = gray if gray.shape == (STATS_SIDE, STATS_SIDE) else cv2.resize(gray, (STATS_SIDE, STATS_SIDE),
+                                                                           interpolation=cv2.INTER_AREA)
     std = float(small.std())
     if std < FLAT_STD:
-        return CropCheck(f"blank or flat image (pixel std {std:.1f} < {FLAT_STD:g}), not a face", 0.0, Faces.empty())
+        return f"blank or flat image (pixel std {std:.1f} < {FLAT_STD:g}), not a face"
     corr = neighbour_correlation(small)
     if corr < NOISE_CORRELATION:
-        return CropCheck(f"looks like noise (neighbour correlation {corr:.2f} < {NOISE_CORRELATION:g}), not a face",
-                         0.0, Faces.empty())
+        return f"looks like noise (neighbour correlation {corr:.2f} < {NOISE_CORRELATION:g}), not a face"
+    return ""
+
+
+def check_crop(gray: np.ndarray, detect: YuNet) -> CropCheck:
+    """Flat, noise or no face (with the reason), or a face; `detect` should run at CROP_FACE_SCORE."""
+    reason = flat_or_noise(gray)
+    if reason:
+        return CropCheck(reason, 0.0, Faces.empty())
     faces = faces_in_crop(gray, detect, QUICK_SIDE)
     if not len(faces) or faces.scores[0] < QUICK_SCORE:
         faces = faces_in_crop(gray, detect, CHECK_SIDE)

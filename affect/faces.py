@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from affect.align import aligned_crop, box_crop
 from affect.detect import SCORE_THRESHOLD, YuNet
-from affect.face_check import CROP_FACE_SCORE, check_crop
+from affect.face_check import CROP_FACE_SCORE, check_crop, flat_or_noise
 
 MAX_PIXELS = 80_000_000     # refuse larger images instead of risking memory (decompression bombs)
 # Detection runs at the photo's own size up to this side; larger photos are detected on a
@@ -49,13 +49,16 @@ class Detection:
     scores: np.ndarray  # float [F]
     crops: np.ndarray   # uint8 [F, S, S]
     reason: str = ""    # why no face was found, when there is none
+    # A whole crop that passed the cheap tests and waits for the network's face output
+    # (a network with one; affect.network) to say whether it shows a face.
+    face_unchecked: bool = False
 
     @classmethod
     def none(cls, out_size: int, reason: str) -> Detection:
         return cls(np.zeros((0, 4)), np.zeros(0), np.zeros((0, out_size, out_size), np.uint8), reason)
 
     def subset(self, keep: np.ndarray) -> Detection:
-        return Detection(self.boxes[keep], self.scores[keep], self.crops[keep], self.reason)
+        return Detection(self.boxes[keep], self.scores[keep], self.crops[keep], self.reason, self.face_unchecked)
 
 
 def _scaled_to_8bit(im: Image.Image) -> np.ndarray:
@@ -185,12 +188,21 @@ class FaceFinder:
                  for box, lm in zip(faces.boxes, faces.landmarks)]
         return Detection(faces.boxes, faces.scores, np.stack(crops))
 
-    def whole(self, image: np.ndarray) -> Detection:
-        """The whole (already cropped) image as one face, when face_check finds a face in it."""
+    def whole(self, image: np.ndarray, network_checks: bool = False) -> Detection:
+        """The whole (already cropped) image as one face, when face_check finds a face in it.
+
+        network_checks: the network has a face output, so only the cheap tests run here
+        and the crop waits for its verdict (`face_unchecked`), instead of YuNet's.
+        """
         gray = to_gray(image)
-        check = check_crop(gray, self._crop_detector)
-        if not check.is_face:
-            return Detection.none(self.out_size, check.reason)
+        if network_checks:
+            reason, score = flat_or_noise(gray), np.nan
+        else:
+            check = check_crop(gray, self._crop_detector)
+            reason, score = check.reason, check.score
+        if reason:
+            return Detection.none(self.out_size, reason)
         h, w = gray.shape
-        crop = cv2.resize(gray, (self.out_size, self.out_size), interpolation=cv2.INTER_AREA)
-        return Detection(np.array([[0.0, 0.0, w, h]]), np.array([check.score]), crop[None])
+        crop = gray if gray.shape == (self.out_size, self.out_size) else cv2.resize(
+            gray, (self.out_size, self.out_size), interpolation=cv2.INTER_AREA)
+        return Detection(np.array([[0.0, 0.0, w, h]]), np.array([score]), crop[None], face_unchecked=network_checks)

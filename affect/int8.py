@@ -59,7 +59,7 @@ class _Probabilities(torch.nn.Module):
         return out if fer_logits is None else (*out, fer_logits.softmax(1))
 
 
-def _head_nodes(model_path: Path) -> list[str]:
+def _head_nodes(model_path: Path, trunk_prefix: str) -> list[str]:
     """The nodes after the trunk's pooling: the heads stay in float.
 
     They cost nothing next to the trunk, and quantised outputs would be coarse: uint8
@@ -67,25 +67,22 @@ def _head_nodes(model_path: Path) -> list[str]:
     """
     import onnx
     graph = onnx.load(str(model_path)).graph
-    return [n.name for n in graph.node if not n.name.startswith("/net/trunk/") or n.op_type == "Flatten"]
+    return [n.name for n in graph.node if not n.name.startswith(trunk_prefix) or n.op_type == "Flatten"]
 
 
-def quantise(calibration: np.ndarray, weights_dir: str | Path | None = None) -> ModelInfo:
-    """Write the int8 copy of the network in `weights_dir` (the shipped one by default).
+def write_int8(module: torch.nn.Module, output_names: list[str], trunk_prefix: str, calibration: np.ndarray,
+               input_size: int, out_path: Path) -> str:
+    """Export `module` (float in, probabilities out) to ONNX and quantise its trunk to int8 at
+    `out_path`; returns the file's SHA-256.
 
     calibration: uint8 gray training faces [N, S, S] (a few hundred) that set the
-    activation ranges; never test faces. Records file, hash, version and calibration size
-    in the metadata; figures measured before on another copy are dropped.
+    activation ranges; never test faces.
     """
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
-    net, info = load_model(weights_dir, "cpu")
-    names = ["vad", "probs"] + (["fer2013_probs"] if info.fer2013_head else [])
-
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = iter({"x": _inputs(calibration[i:i + CALIBRATION_BATCH], info.input_size)}
+            self.batches = iter({"x": _inputs(calibration[i:i + CALIBRATION_BATCH], input_size)}
                                 for i in range(0, len(calibration), CALIBRATION_BATCH))
 
         def get_next(self) -> dict | None:
@@ -93,23 +90,44 @@ def quantise(calibration: np.ndarray, weights_dir: str | Path | None = None) -> 
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        torch.onnx.export(_Probabilities(net.float()).eval(), torch.zeros(2, 1, info.input_size, info.input_size),
-                          str(fp32), input_names=["x"], output_names=names, dynamic_axes={"x": {0: "n"}},
+        torch.onnx.export(module.float().eval(), torch.zeros(2, 1, input_size, input_size), str(fp32),
+                          input_names=["x"], output_names=output_names, dynamic_axes={"x": {0: "n"}},
                           opset_version=OPSET, dynamo=False)
-        quantize_static(str(fp32), str(weights_dir / INT8_FILE), Reader(), quant_format=QuantFormat.QDQ,
+        quantize_static(str(fp32), str(out_path), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=_head_nodes(fp32))
-    digest = hashlib.sha256((weights_dir / INT8_FILE).read_bytes()).hexdigest()
+                        nodes_to_exclude=_head_nodes(fp32, trunk_prefix))
+    return hashlib.sha256(out_path.read_bytes()).hexdigest()
+
+
+def quantise(calibration: np.ndarray, weights_dir: str | Path | None = None) -> ModelInfo:
+    """Write the int8 copy of the network in `weights_dir` (the shipped one by default) and
+    make it the weights' CPU network (replacing a distilled student's, affect.distil).
+
+    Records file, hash, version and calibration size in the metadata; figures measured
+    before on another copy are dropped.
+    """
+    weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
+    net, info = load_model(weights_dir, "cpu")
+    names = ["vad", "probs"] + (["fer2013_probs"] if info.fer2013_head else [])
+    digest = write_int8(_Probabilities(net), names, "/net/trunk/", calibration, info.input_size,
+                        weights_dir / INT8_FILE)
     info.int8 = {"file": INT8_FILE, "sha256": digest, "model_version": f"{info.model_version}-int8-{digest[:10]}",
                  "calibration_crops": len(calibration), "opset": OPSET, "metrics": {}}
     write_info(weights_dir, info)
     return info
 
 
-def has_int8(weights_dir: str | Path | None = None) -> bool:
-    """Whether `weights_dir` holds a recorded int8 copy (metadata and file)."""
+def int8_path(weights_dir: str | Path | None = None) -> Path | None:
+    """The weights' recorded CPU network (int8 copy or distilled student), or None when it has none."""
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
-    return bool(read_info(weights_dir).int8) and (weights_dir / INT8_FILE).is_file()
+    int8 = read_info(weights_dir).int8
+    return weights_dir / int8["file"] if int8 else None
+
+
+def has_int8(weights_dir: str | Path | None = None) -> bool:
+    """Whether `weights_dir` holds a recorded int8 network (metadata and file)."""
+    path = int8_path(weights_dir)
+    return path is not None and path.is_file()
 
 
 class Int8Network:
@@ -120,29 +138,33 @@ class Int8Network:
 
         weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
         self.info = read_info(weights_dir)
-        path = weights_dir / INT8_FILE
-        if not self.info.int8 or not path.is_file():
-            raise Int8Error(f"no int8 copy in {weights_dir}: run `vadgrade quantise-extractor`")
-        verified(path, self.info.int8["sha256"], what="int8 copy", error=Int8Error,
+        path = int8_path(weights_dir)
+        if path is None or not path.is_file():
+            raise Int8Error(f"no int8 network in {weights_dir}: run `vadgrade quantise-extractor`")
+        verified(path, self.info.int8["sha256"], what="int8 network", error=Int8Error,
                  remedy="re-run `vadgrade quantise-extractor` or reinstall vadgrade")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.model_version, self.input_size = self.info.int8["model_version"], self.info.input_size
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        self.face_threshold = self.info.int8.get("face_threshold") if "face" in self.outputs else None
 
-    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False
-                ) -> tuple[np.ndarray, ...]:
-        """(vad [N, 3], probs [N, K]) for uint8 gray faces [N, H, W], plus FER2013 probs [N, 7] when asked."""
-        keep = 3 if with_fer2013 and self.info.fer2013_head else 2
-        parts: list[list[np.ndarray]] = [[] for _ in range(keep)]
+    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False,
+                with_face: bool = False) -> tuple[np.ndarray, ...]:
+        """(vad [N, 3], probs [N, K]) for uint8 gray faces [N, H, W], plus FER2013 probs [N, 7]
+        and the face probability [N] when asked (and the network has them)."""
+        names = ["vad", "probs"] + [n for n, asked in (("fer2013_probs", with_fer2013), ("face", with_face))
+                                    if asked and n in self.outputs]
+        if not len(images):
+            widths = {"vad": (3,), "probs": (len(self.info.expressions),), "fer2013_probs": (7,), "face": ()}
+            return tuple(np.zeros((0, *widths[n]), np.float32) for n in names)
+        parts: list[list[np.ndarray]] = [[] for _ in names]
         for start in range(0, len(images), PREDICT_BATCH):
             x = _inputs(images[start:start + PREDICT_BATCH], self.input_size)
             views = [x, np.ascontiguousarray(x[..., ::-1])] if tta_flip else [x]
-            outs = [self.session.run(None, {"x": v})[:keep] for v in views]
+            outs = [self.session.run(names, {"x": v}) for v in views]
             for acc, *per_view in zip(parts, *outs):
                 acc.append(sum(per_view) / len(views))
-        if not len(images):
-            widths = (3, len(self.info.expressions), 7)[:keep]
-            return tuple(np.zeros((0, w), np.float32) for w in widths)
         return tuple(np.concatenate(acc) for acc in parts)

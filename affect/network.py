@@ -26,9 +26,12 @@ class Network(Protocol):
     model_version: str
     input_size: int
     info: ModelInfo
+    # The lowest face probability of a face, when the network has a face output (the
+    # distilled student, affect.distil): then it, not YuNet, judges whether a crop is a face.
+    face_threshold: float | None
 
-    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False
-                ) -> tuple[np.ndarray, ...]: ...
+    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False,
+                with_face: bool = False) -> tuple[np.ndarray, ...]: ...
 
 
 @dataclass
@@ -38,6 +41,7 @@ class TorchNetwork:
     net: VadExpressionNet
     info: ModelInfo
     device: torch.device
+    face_threshold: float | None = None   # no face output: YuNet checks crops
 
     @property
     def model_version(self) -> str:
@@ -47,8 +51,10 @@ class TorchNetwork:
     def input_size(self) -> int:
         return self.info.input_size
 
-    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False
-                ) -> tuple[np.ndarray, ...]:
+    def predict(self, images: np.ndarray, *, tta_flip: bool = False, with_fer2013: bool = False,
+                with_face: bool = False) -> tuple[np.ndarray, ...]:
+        if with_face:
+            raise ValueError("the torch network has no face output")
         return predict_arrays(self.net, images, input_size=self.info.input_size, device=self.device,
                               tta_flip=tta_flip, with_fer2013=with_fer2013)
 

@@ -42,7 +42,8 @@ FACE_COLUMNS: tuple[str, ...] = (
     "frame_time_s",    # seconds into the video of the sampled frame; NaN for still images
     "face_idx",        # 0.. within the image or frame; -1 when no face was scored
     *BOX_COLUMNS,      # pixel box in the (EXIF-rotated) image or frame
-    "det_score",       # YuNet's confidence (for crops: its best score for a face in the crop)
+    "det_score",       # YuNet's confidence (for crops: its best score for a face in the crop, or the
+                       # face probability of a network with a face output, affect.distil)
     *VAD,              # each in [-1, 1]
     *PROB_COLUMNS,     # softmax over EXPRESSIONS, sums to 1
     "expression",      # argmax of PROB_COLUMNS

@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import affect  # noqa: E402
+from affect.data import read_wider  # noqa: E402
 from affect.detect import SCORE_THRESHOLD, Faces, YuNet  # noqa: E402
 from affect.faces import decode_image  # noqa: E402
 from affect.matching import iou  # noqa: E402
@@ -46,20 +47,6 @@ MATCH_IOU = 0.5
 FALSE_IOU = 0.3
 SETTING = "medium"
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
-
-
-def read_wider(root: Path) -> dict[str, dict]:
-    """photo -> {"boxes": [N, 4] every annotated face, "medium": indices, "hard": indices}."""
-    lines = (root / "wider_dev_bbx_gt.txt").read_text().split("\n")
-    settings = json.loads((root / "eval_setting_face_indices.json").read_text())
-    photos, i = {}, 0
-    while i < len(lines) and lines[i].strip():
-        name, n = lines[i].strip(), int(lines[i + 1])
-        rows = [[float(v) for v in line.split()[:4]] for line in lines[i + 2:i + 2 + max(n, 1)]][:n]
-        boxes = np.array(rows).reshape(-1, 4)
-        photos[name] = {"boxes": boxes[boxes[:, 2] > 0] if n else boxes, **settings.get(name, {})}
-        i += 2 + max(n, 1)
-    return photos
 
 
 def score(photos: dict[str, dict], found: dict[str, tuple[np.ndarray, np.ndarray]], setting: str = SETTING) -> dict:

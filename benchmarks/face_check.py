@@ -1,15 +1,21 @@
 """Faces, not squares: which small inputs the crop path scores and which it calls no_face.
 
-Both sides through `affect.extract` (the crop path: inputs up to 128 px):
-- faces: all 3,573 FERPlus test crops (each rejected one is named) and the demo's
-  generated face crops; the FERPlus test accuracy of this product path (no TTA) is
-  reported on the official majority-label images, a rejected crop counting as wrong,
-  beside the accuracy the crops would give if they were aligned by their own landmarks
-  like faces from photos (they are not: see affect/faces.py);
+Two crop checks, each through `affect.extract` (the crop path: inputs up to 128 px):
+- `yunet`: the torch network (any device), whose crops YuNet checks (affect/face_check.py);
+- `student`: the CPU product path, the distilled student, whose own face output judges
+  them (affect/distil.py).
+Both sides:
+- faces: all 3,573 FERPlus test crops (each rejected one is named), the demo's generated
+  face crops, and faces of people no model saw (the Yale photos, detected and cropped
+  aligned as from a photo, and by their box); the FERPlus test accuracy of the path (no
+  TTA) on the official majority-label images, a rejected crop counting as wrong;
 - not faces: blank (white, black, gray levels), flat with sensor noise, pixel noise,
   blurred noise, gradients, stripes and checkerboards, text, and patches of real group
-  photos (`wider_dev`) that touch no annotated face, each resized to 48 px.
-The thresholds were set on FERPlus train and valid crops (affect/face_check.py), not on these.
+  photos that touch no annotated face, each resized to 48 px. The patches come from the
+  half of `wider_dev` the student never learned from (affect.data.wider_halves).
+The thresholds were set on FERPlus train and valid crops, not on these.
+For the torch network, also the accuracy the crops would give if they were aligned by
+their own landmarks like faces from photos (they are not: see affect/faces.py).
 
 Usage: python benchmarks/face_check.py [--data FERPLUS_DIR] [--patches 1000]. Prints one JSON line.
 """
@@ -30,15 +36,14 @@ sys.path.insert(0, str(REPO))
 
 import affect  # noqa: E402
 from affect.align import aligned_crop  # noqa: E402
-from affect.data import load_ferplus  # noqa: E402
+from affect.data import background_patches, load_ferplus, read_wider, wider_halves  # noqa: E402
 from affect.detect import YuNet  # noqa: E402
 from affect.face_check import CHECK_SIDE, CROP_FACE_SCORE, faces_in_crop  # noqa: E402
-from affect.matching import iou  # noqa: E402
-from affect.predict import predict_arrays  # noqa: E402
+from affect.faces import FaceFinder, decode_image  # noqa: E402
+from affect.network import load_network  # noqa: E402
 from affect.schema import EXPRESSIONS, STATUS_OK  # noqa: E402
-from affect.weights import load_model  # noqa: E402
-from benchmarks.detection import WIDER, read_wider  # noqa: E402
-from benchmarks.extract_speed import ferplus_test  # noqa: E402
+from benchmarks.detection import WIDER  # noqa: E402
+from benchmarks.extract_speed import SHARED_DATA, ferplus_test  # noqa: E402
 
 SIDE = 48
 PER_KIND = 50
@@ -77,70 +82,70 @@ def not_faces(rng: np.random.Generator) -> dict[str, list[np.ndarray]]:
     return {k: [np.clip(a, 0, 255).astype(np.uint8) for a in v] for k, v in kinds.items()}
 
 
-def photo_patches(rng: np.random.Generator, n: int) -> list[np.ndarray]:
-    """Square patches (24-256 px) of the wider_dev photos that touch no annotated face grown by 25 %."""
-    photos = read_wider(WIDER)
-    names = sorted(photos)
-    patches = []
-    while len(patches) < n:
-        name = names[rng.integers(len(names))]
-        gray = cv2.imread(str(WIDER / "images" / name), cv2.IMREAD_GRAYSCALE)
-        side = int(np.exp(rng.uniform(np.log(24), np.log(min(256, min(gray.shape) - 1)))))
-        x, y = rng.integers(0, gray.shape[1] - side), rng.integers(0, gray.shape[0] - side)
-        faces = photos[name]["boxes"].copy()
-        faces[:, :2] -= 0.25 * faces[:, 2:]
-        faces[:, 2:] *= 1.5
-        if len(faces) and (iou(np.array([[x, y, side, side]], float), faces) > 0).any():
-            continue
-        patches.append(cv2.resize(gray[y:y + side, x:x + side], (SIDE, SIDE), interpolation=cv2.INTER_AREA))
-    return patches
+def yale_crops() -> dict[str, list[np.ndarray]]:
+    """Faces of the 15 Yale people (all 11 conditions), found by YuNet and cropped to 48 px,
+    aligned by their landmarks (as from a classroom photo) and by their box only."""
+    photos = [decode_image(p) for p in sorted((SHARED_DATA / "yalefaces" / "images").glob("subject*"))]
+    return {f"yale_{kind}": [c for photo in photos for c in FaceFinder(48, align=align).detect(photo).crops]
+            for kind, align in (("aligned", True), ("box", False))}
 
 
-def aligned_accuracy(test, model) -> dict:
+def aligned_accuracy(test, network) -> dict:
     """The road not taken: each crop warped by its own landmarks to FER_LANDMARKS before the network."""
-    detect, side = YuNet(CROP_FACE_SCORE), model[1].input_size
+    detect, side = YuNet(CROP_FACE_SCORE), network.input_size
     crops = []
     for image in test.images:
         faces = faces_in_crop(image, detect, CHECK_SIDE)
         crops.append(aligned_crop(image, faces.landmarks[0], side) if len(faces) else image)
-    _, probs = predict_arrays(model[0], np.stack(crops), input_size=side, tta_flip=False)
+    _, probs = network.predict(np.stack(crops))
     labelled = test.label >= 0
     return {"accuracy": round(float((probs.argmax(1) == test.label)[labelled].mean()), 4), "n": int(labelled.sum())}
+
+
+def measure(network, test, demo: list[Path], kinds: dict[str, list[np.ndarray]]) -> dict:
+    """Both sides of one crop check (see the module docstring)."""
+    rows = affect.extract(list(test.images), model=network, batch_size=256)
+    scored = (rows.status == STATUS_OK).to_numpy()
+    pred = np.where(scored, rows[[f"p_{c}" for c in EXPRESSIONS]].fillna(0).to_numpy().argmax(1), -1)
+    labelled = test.label >= 0
+    demo_rows = affect.extract(demo, model=network, batch_size=256)
+    demo_readable = demo_rows[demo_rows.status != "error"]          # the demo truncates one file on purpose
+    result = {"model_version": network.model_version, "face_threshold": network.face_threshold,
+              "faces": {"ferplus_test": {"crops": len(test), "scored": int(scored.sum()),
+                                         "rejected": [{"image": test.names[i], "reason": rows.reason[i]}
+                                                      for i in np.flatnonzero(~scored)][:20]},
+                        "demo_crops": {"crops": len(demo_readable),
+                                       "scored": int((demo_readable.status == STATUS_OK).sum())}},
+              "ferplus_test_accuracy_product_path": {
+                  "accuracy": round(float((pred == test.label)[labelled].mean()), 4), "n": int(labelled.sum()),
+                  "tta_flip": False, "rejected_count_as_wrong": True}}
+    for kind, images in kinds.items():
+        out = affect.extract(images, model=network, batch_size=256)
+        share = float((out.status == STATUS_OK).mean() if kind.startswith("yale") else (out.status != STATUS_OK).mean())
+        side = "faces" if kind.startswith("yale") else "not_faces"
+        result.setdefault(side, {})[kind] = {"n": len(images), "scored" if side == "faces" else "rejected": round(share, 4)}
+    return result
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None, help="FERPlus folder (default: ../shared/data)")
-    ap.add_argument("--patches", type=int, default=1000, help="wider_dev background patches")
+    ap.add_argument("--patches", type=int, default=1000, help="background patches of the held-out wider_dev photos")
     args = ap.parse_args()
-    model = load_model()
     with tempfile.TemporaryDirectory() as tmp:
         test = load_ferplus(ferplus_test(args.data, Path(tmp)), "test", keep_all=True)
-    rows = affect.extract(list(test.images), model=model, batch_size=256)
-    scored = (rows.status == STATUS_OK).to_numpy()
-    pred = np.where(scored, rows[[f"p_{c}" for c in EXPRESSIONS]].fillna(0).to_numpy().argmax(1), -1)
-    labelled = test.label >= 0
     demo = sorted((REPO / "sample_data" / "demo" / "images").rglob("*.png"))
-    demo_rows = affect.extract(demo, model=model, batch_size=256)
-    demo_readable = demo_rows[demo_rows.status != "error"]          # the demo truncates one file on purpose
-    result = {"benchmark": "face_check", "model_version": model[1].model_version,
-              "faces": {"ferplus_test": {"crops": len(test), "scored": int(scored.sum()),
-                                         "rejected": [{"image": test.names[i], "reason": rows.reason[i]}
-                                                      for i in np.flatnonzero(~scored)]},
-                        "demo_crops": {"crops": len(demo_readable),
-                                       "scored": int((demo_readable.status == STATUS_OK).sum())}},
-              "ferplus_test_accuracy_product_path": {
-                  "accuracy": round(float((pred == test.label)[labelled].mean()), 4), "n": int(labelled.sum()),
-                  "tta_flip": False, "rejected_count_as_wrong": True}}
-    result["ferplus_test_accuracy_if_crops_were_aligned"] = aligned_accuracy(test, model)
     rng = np.random.default_rng(0)
-    kinds = {**not_faces(rng), "photo_background_patches": photo_patches(rng, args.patches)}
-    rejected = {}
-    for kind, images in kinds.items():
-        out = affect.extract(images, model=model, batch_size=256)
-        rejected[kind] = {"n": len(images), "rejected": round(float((out.status != STATUS_OK).mean()), 4)}
-    result["not_faces"] = rejected
+    photos = read_wider(WIDER)
+    kinds = {**not_faces(rng), **yale_crops(),
+             "photo_background_patches": list(background_patches(WIDER, photos, wider_halves(photos)[1],
+                                                                 args.patches, rng))}
+    torch_network, product = load_network(None, "cpu", "torch"), load_network(None, "cpu", "auto")
+    result = {"benchmark": "face_check", "yunet": measure(torch_network, test, demo, kinds)}
+    result["yunet"]["ferplus_test_accuracy_if_crops_were_aligned"] = aligned_accuracy(test, torch_network)
+    if product.face_threshold is not None:
+        result["student"] = measure(product, test, demo, kinds)
     print(json.dumps(result))
 
 

@@ -220,6 +220,52 @@ def quantise_extractor(
                   f"{info.int8['calibration_crops']} calibration crops)")
 
 
+@app.command("distil-extractor")
+def distil_extractor(
+    data: Annotated[Path, typer.Option(help="FERPlus folder: train teaches, valid sets the face threshold.")],
+    negatives: Annotated[Path, typer.Option(help="WIDER-style folder (images/ + wider_dev_bbx_gt.txt): background patches of half its photos teach what is not a face.")],
+    out_dir: Annotated[Path, typer.Option(help="Checkpoints; an existing checkpoint is resumed.")] = Path(".vadgrade/student"),
+    weights_dir: Annotated[Optional[Path], typer.Option(help="Teacher, and where the student is exported (default: the shipped weights).")] = None,
+    epochs: int = 100, width: float = 0.5, seed: int = 0,
+    negative_patches: Annotated[int, typer.Option(min=100)] = 8000,
+    calibration: Annotated[int, typer.Option(min=32, help="Training crops, evenly spaced, that set the int8 ranges.")] = 320,
+    device: Annotated[str, typer.Option(help="Where the teacher labels the training crops.")] = "auto",
+    time_limit_min: Annotated[Optional[float], typer.Option(help="Stop after the epoch that crosses this; rerun to resume.")] = None,
+) -> None:
+    """Distil the compact student (affect.distil) from the weights' torch network; when it has
+    finished, quantise it into the weights as their CPU network (with its face output).
+
+    Measure it after with `vadgrade evaluate-extractor --backend int8 --no-tta-flip --record`."""
+    import numpy as np
+
+    from affect.data import background_patches, load_split, read_wider, wider_halves
+    from affect.distil import DistilConfig, distil, export_student
+    from affect.network import load_network
+
+    def run():
+        train, valid = load_split(data, "train"), load_split(data, "valid")
+        photos = read_wider(negatives)
+        patches = background_patches(negatives, photos, wider_halves(photos)[0], negative_patches,
+                                     np.random.default_rng(seed + 1))
+        teacher = load_network(weights_dir, device, "torch")
+        cfg = DistilConfig(epochs=epochs, width=width, seed=seed, time_limit_min=time_limit_min)
+        result = distil(teacher, train, patches, valid, out_dir, cfg)
+        if result["finished"]:
+            step = max(1, len(train.images) // calibration)
+            result["info"] = export_student(out_dir / "student.pt", train.images[::step][:calibration],
+                                            valid.images, weights_dir)
+        return result
+    result = _guard(run)
+    last = result["history"][-1] if result["history"] else {}
+    if not result["finished"]:
+        console.print(f"distillation paused at epoch {result['epochs_run']} of {epochs} "
+                      f"(validation accuracy {last.get('valid_accuracy')}); rerun to resume")
+        return
+    int8 = result["info"].int8
+    console.print(f"student finished: validation accuracy {last['valid_accuracy']:.4f}; wrote {int8['file']} "
+                  f"({int8['model_version']}, face threshold {int8['face_threshold']})")
+
+
 @app.command()
 def extract(
     paths: Annotated[list[Path], typer.Argument(help="Image or video files, or folders (searched recursively).")],
