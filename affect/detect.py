@@ -56,7 +56,7 @@ def verified(path: Path, sha256: str = YUNET_SHA256, *, what: str = "face detect
     """`path`, after checking its SHA-256: a clear `error` instead of silently different results.
 
     Every model file vadgrade loads goes through here (YuNet, dlib's identity models, the
-    int8 copy of the network); `what` names it and `remedy` says how to get it back.
+    int8 CPU network); `what` names it and `remedy` says how to get it back.
     """
     if not path.is_file():
         raise error(f"{what} not found at {path}; {remedy}")

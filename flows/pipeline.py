@@ -56,9 +56,9 @@ def worker_settings(settings: Settings) -> Settings:
     """The settings extraction tasks get: the backend resolved here, once.
 
     Left at "auto", a GPU worker of a Dask cluster would pick torch and a CPU worker the
-    int8 copy, and one run would store rows under two model versions. Resolved on the
+    int8 network, and one run would store rows under two model versions. Resolved on the
     flow's machine, every worker scores with the network whose version this run stores
-    (the int8 copy runs on the CPU, also on a GPU worker; set backend = "torch" to use GPUs).
+    (the int8 network runs on the CPU, also on a GPU worker; set backend = "torch" to use GPUs).
     """
     a = settings.affect
     backend = resolve_backend(a.backend, a.device, a.weights_dir)

@@ -28,8 +28,8 @@ class AffectSettings(BaseModel):
     weights_dir: Path | None = None          # None: the weights shipped inside the package
     batch_size: int = Field(64, ge=1)
     device: str = "auto"                     # auto | cpu | cuda | cuda:N
-    # Which network scores crops: auto = the int8 copy on a CPU (1.8x faster, same FERPlus
-    # accuracy; affect/int8.py), torch elsewhere; or force "torch" / "int8".
+    # Which network scores crops: auto = the weights' int8 network on a CPU (affect/int8.py,
+    # affect/distil.py; faster, its accuracy recorded apart), torch elsewhere; or "torch" / "int8".
     backend: Literal["auto", "torch", "int8"] = "auto"
     # DataLoader workers that decode and detect. 0 in the pipeline: its extraction tasks
     # already run two at a time (measured: ingest of the demo 34 s with 0, 40 s with 2).

@@ -85,8 +85,9 @@ def test_decoder_handles_modes_and_orientation(tmp_path):
     rotated = Image.new("L", (80, 40), 10)
     exif = rotated.getexif()
     exif[0x0112] = 6                                          # rotate 90 on display
-    rotated.save(tmp_path / "rot.jpg", exif=exif)
-    assert decode_gray(tmp_path / "rot.jpg").shape == (80, 40)
+    for suffix in ("jpg", "png", "webp"):                        # formats whose EXIF orientation PIL applies
+        rotated.save(tmp_path / f"rot.{suffix}", exif=exif)
+        assert decode_gray(tmp_path / f"rot.{suffix}").shape == (80, 40), suffix
     Image.new("L", (400, 300)).save(tmp_path / "big.png")
     with pytest.raises(DecodeError, match="too large"):
         decode_gray(tmp_path / "big.png", max_pixels=100_000)

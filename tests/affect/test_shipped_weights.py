@@ -1,4 +1,4 @@
-"""The shipped weights, and their int8 copy, reproduce on FERPlus test the figures their metadata and model card state."""
+"""The shipped weights, and their int8 CPU network, reproduce on FERPlus test the figures their metadata and model card state."""
 from __future__ import annotations
 
 import pytest

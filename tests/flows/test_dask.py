@@ -40,7 +40,7 @@ def test_workers_get_the_backend_resolved_once_on_the_flows_machine(small_cohort
     settings = make_settings(tmp_path, small_cohort)
     assert settings.affect.backend == "auto"
     on_workers = worker_settings(settings).affect
-    assert (on_workers.backend, on_workers.device) == ("int8", "cpu")     # this CPU: the int8 copy, also on a GPU worker
+    assert (on_workers.backend, on_workers.device) == ("int8", "cpu")     # this CPU: the int8 network, also on a GPU worker
     torch = settings.model_copy(update={"affect": settings.affect.model_copy(update={"backend": "torch"})})
     assert worker_settings(torch).affect == torch.affect                 # torch: each worker on its own device
 

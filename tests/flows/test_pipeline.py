@@ -39,7 +39,7 @@ def test_pipeline_end_to_end_and_rerun_adds_nothing(small_cohort, tmp_path):
     assert images["images_scored"] == _expected_images(small_cohort)
     assert images["faces_stored"] > 0.8 * images["images_scored"]
     db = settings.db_path
-    # On this CPU the int8 copy scored them, and the rows say so.
+    # On this CPU the int8 network scored them, and the rows say so.
     assert images["extractor_version"] == read_info().int8["model_version"]
     assert _count(db, f"SELECT count(*) FROM images WHERE model_version <> '{images['extractor_version']}'") == 0
     stored = _count(db, "SELECT count(*) FROM face_observations")
