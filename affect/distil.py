@@ -98,7 +98,7 @@ def teacher_labels(teacher, images: np.ndarray, out_dir: Path) -> dict[str, np.n
     path = out_dir / TEACHER_LABELS
     if path.is_file():
         cached = dict(np.load(path))
-        if len(cached["vad"]) == len(images):
+        if len(cached["vad"]) == len(images) and str(cached["teacher"]) == teacher.model_version:
             return cached
     vad, probs, fer = teacher.predict(images, tta_flip=True, with_fer2013=True)
     labels = {"vad": vad.astype(np.float32), "probs": probs.astype(np.float32), "fer2013": fer.astype(np.float32),

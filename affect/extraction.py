@@ -12,6 +12,7 @@ import math
 import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,7 +148,70 @@ class _Pending:
     row: dict
     crop: np.ndarray
     face_unchecked: bool           # the network's face output decides whether it is a face
-    crop_name: str | None = None   # keep the crop under this name (crops_dir), once it is a face
+    crop_path: Path | None = None  # keep the crop there (crops_dir), once it is a face
+
+
+class _Scorer:
+    """Scores face rows in batches on a thread of its own, so that the network runs while
+    the next inputs are decoded (ONNX Runtime and torch release the GIL); one batch waits
+    while another is scored. Leaving the `with` block scores what is left; an error
+    cancels what was not scored yet.
+    """
+
+    def __init__(self, network: Network, tta_flip: bool, batch_size: int):
+        self.network, self.tta_flip, self.batch_size = network, tta_flip, batch_size
+        self.with_face = network.face_threshold is not None
+        self.pending: list[_Pending] = []
+        self.in_flight: tuple[list[_Pending], Future] | None = None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="vadgrade-score")
+
+    def __enter__(self) -> _Scorer:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        try:
+            if exc_type is None:
+                self.submit()
+                self._finish()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, pending: _Pending) -> None:
+        self.pending.append(pending)
+        if len(self.pending) >= self.batch_size:
+            self.submit()
+
+    def submit(self) -> None:
+        """Queue the pending rows, then fill in the batch queued before (the network keeps busy)."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        future = self.pool.submit(self.network.predict, np.stack([p.crop for p in batch]), tta_flip=self.tta_flip,
+                                  with_face=self.with_face)
+        self._finish()
+        self.in_flight = batch, future
+
+    def _finish(self) -> None:
+        if self.in_flight is None:
+            return
+        (batch, future), self.in_flight = self.in_flight, None
+        vad, probs, *face = future.result()
+        threshold = self.network.face_threshold
+        for p, v, pr, f in zip(batch, vad, probs, face[0] if face else [None] * len(batch)):
+            if p.face_unchecked:
+                if f < threshold:
+                    p.row.update(_empty_row(p.row["source"], p.row["frame_time_s"], STATUS_NO_FACE,
+                                            f"no face found in the crop (face score {f:.2f} below {threshold:.2f})",
+                                            p.row["model_version"]))
+                    p.row.pop("student_id", None)
+                    p.row.pop("match_distance", None)
+                    continue
+                p.row["det_score"] = float(f)
+            p.row.update(zip(VAD, v.tolist()))
+            p.row.update(zip(PROB_COLUMNS, pr.tolist()))
+            p.row["expression"] = EXPRESSIONS[int(pr.argmax())]
+            if p.crop_path is not None:
+                save_crop(p.crop, p.crop_path.parent, p.crop_path.name)
 
 
 def source_name(image: ImageInput, i: int) -> str:
@@ -210,57 +274,31 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=list,
                         multiprocessing_context=_worker_context() if num_workers > 0 else None)
     rows: list[dict] = []
-    pending: list[_Pending] = []   # face rows waiting for the network
-
-    def flush() -> None:
-        if not pending:
-            return
-        vad, probs, *face = network.predict(np.stack([p.crop for p in pending]), tta_flip=tta_flip,
-                                            with_face=network.face_threshold is not None)
-        for p, v, pr, f in zip(pending, vad, probs, face[0] if face else [None] * len(pending)):
-            if p.face_unchecked:
-                if f < network.face_threshold:
-                    p.row.update(_empty_row(p.row["source"], p.row["frame_time_s"], STATUS_NO_FACE,
-                                            f"no face found in the crop (face score {f:.2f} below "
-                                            f"{network.face_threshold:.2f})", version))
-                    p.row.pop("student_id", None)
-                    p.row.pop("match_distance", None)
-                    continue
-                p.row["det_score"] = float(f)
-            p.row.update(zip(VAD, v.tolist()))
-            p.row.update(zip(PROB_COLUMNS, pr.tolist()))
-            p.row["expression"] = EXPRESSIONS[int(pr.argmax())]
-            if p.crop_name is not None:
-                save_crop(p.crop, Path(crops_dir), p.crop_name)
-        pending.clear()
-
     done = 0
-    for batch in loader:
-        for i, found_list in batch:
-            source = source_name(images[i], i)
-            for found in found_list:
-                t, detection = found.frame_time_s, found.detection
-                if detection is None:
-                    rows.append(_empty_row(source, t, STATUS_ERROR, found.error, version))
-                elif len(detection.boxes) == 0 and not found.unmatched:
-                    rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, version))
-                rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, version)
-                         for _ in range(found.unmatched)]
-                for k in range(0 if detection is None else len(detection.boxes)):
-                    row = _empty_row(source, t, STATUS_OK, "", version)
-                    row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
-                               det_score=float(detection.scores[k]))
-                    if found.student_ids is not None:
-                        row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
-                    rows.append(row)
-                    pending.append(_Pending(row, detection.crops[k], detection.face_unchecked,
-                                            None if crops_dir is None else crop_name(source, k, t)))
-                    if len(pending) >= batch_size:
-                        flush()
-        done += len(batch)
-        if on_progress:
-            on_progress(done, len(images))
-    flush()
+    with _Scorer(network, tta_flip, batch_size) as scorer:
+        for batch in loader:
+            for i, found_list in batch:
+                source = source_name(images[i], i)
+                for found in found_list:
+                    t, detection = found.frame_time_s, found.detection
+                    if detection is None:
+                        rows.append(_empty_row(source, t, STATUS_ERROR, found.error, version))
+                    elif len(detection.boxes) == 0 and not found.unmatched:
+                        rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, version))
+                    rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, version)
+                             for _ in range(found.unmatched)]
+                    for k in range(0 if detection is None else len(detection.boxes)):
+                        row = _empty_row(source, t, STATUS_OK, "", version)
+                        row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
+                                   det_score=float(detection.scores[k]))
+                        if found.student_ids is not None:
+                            row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
+                        rows.append(row)
+                        scorer.add(_Pending(row, detection.crops[k], detection.face_unchecked,
+                                            None if crops_dir is None else Path(crops_dir) / crop_name(source, k, t)))
+            done += len(batch)
+            if on_progress:
+                on_progress(done, len(images))
     columns = [*FACE_COLUMNS, *(IDENTITY_COLUMNS if enrolment is not None else ())]
     frame = pd.DataFrame(rows, columns=columns)
     floats = ("frame_time_s", *BOX_COLUMNS, "det_score", *VAD, *PROB_COLUMNS,
