@@ -5,7 +5,9 @@ weights' int8 network, the distilled student of affect/distil.py) and, on a CPU,
 torch network too (`torch_*`); network alone on in-memory crops, and end to end through
 `affect.extract` on the crop files (decoding and the crop checks included: YuNet for the
 torch network, the student's own face output for the student). The peer is timed on
-in-memory crops.
+in-memory crops. Accuracy: `*_ferplus_test_accuracy` of the network on the crops,
+`*_extract_ferplus_test_accuracy` of the product path (every test crop file through
+`affect.extract`, a crop called no_face counting as wrong); the bar is checked on the latter.
 
 Usage: python benchmarks/extract_speed.py [--data FERPLUS_DIR] [--device cpu|cuda] [--runs 3] [--workers N]
 Without --data the FERPlus test split is read from ../shared/data. `make bench` installs
@@ -36,7 +38,7 @@ from affect.data import fer2013_labels, load_ferplus  # noqa: E402
 from affect.evaluate import fer2013_view  # noqa: E402
 from affect.extraction import CROP_MAX_SIDE, MIN_FACE, _DecodedImages  # noqa: E402
 from affect.network import load_network, resolve_backend  # noqa: E402
-from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS  # noqa: E402
+from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS, PROB_COLUMNS, STATUS_OK  # noqa: E402
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 log = logging.getLogger("extract_speed")
@@ -151,6 +153,10 @@ def main() -> None:
             net_rate, net_runs = median_rate(network_only, len(crops), args.runs)
             ext_rate, ext_runs = median_rate(end_to_end, len(paths), args.runs)
             _, probs, *fer_head = network.predict(faces.images, with_fer2013=network.info.fer2013_head)
+            # the product path: every test crop file through extract(), a crop it calls no_face counting as wrong
+            rows = affect.extract([root / "FER2013Test" / n.split("/", 1)[1] for n in faces.names], model=network)
+            scored = (rows.status == STATUS_OK).to_numpy()
+            path_pred = np.where(scored, rows[list(PROB_COLUMNS)].fillna(0).to_numpy().argmax(1), -1)
             result.update({
                 f"{key}_model_version": network.model_version,
                 f"{key}_crop_check": "network face output" if network.face_threshold is not None else "YuNet",
@@ -158,6 +164,8 @@ def main() -> None:
                 f"{key}_network_faces_per_s": round(net_rate, 1), f"{key}_network_runs": net_runs,
                 f"{key}_extract_faces_per_s": round(ext_rate, 1), f"{key}_extract_runs": ext_runs,
                 f"{key}_ferplus_test_accuracy": round(float((probs.argmax(1) == faces.label)[labelled].mean()), 4),
+                f"{key}_extract_ferplus_test_accuracy": round(float((path_pred == faces.label)[labelled].mean()), 4),
+                f"{key}_extract_crops_not_scored": int((~scored).sum()),
                 f"{key}_fer2013_privatetest_accuracy": fer2013_accuracy(fer_head[0] if fer_head else fer2013_view(probs)),
             })
         result.update({"n_ferplus_test": int(labelled.sum()), "n_fer2013_privatetest": int(has_fer.sum())})
@@ -174,7 +182,7 @@ def main() -> None:
                 "speed_ratio_ours_extract_vs_fer": round(result["ours_extract_faces_per_s"] / fer_rate, 3),
                 # issue 14's bar: end to end at least as fast as the peer, at >= 87.5 % FERPlus
                 "pass_vs_peer": bool(result["ours_extract_faces_per_s"] >= fer_rate
-                                     and result["ours_ferplus_test_accuracy"] >= 0.875),
+                                     and result["ours_extract_ferplus_test_accuracy"] >= 0.875),
             })
         result["bar_faces_per_s"] = bar = 250 if args.device == "cpu" else 5000
         result["pass"] = bool(result["ours_extract_faces_per_s"] >= bar)

@@ -47,8 +47,10 @@ def main() -> None:
         copy_dir = Path(tmp) / "weights"
         shutil.copytree(default_weights_dir(), copy_dir)
         quantise(train.images[::len(train.images) // 320][:320], copy_dir)
-        networks = {"torch": load_network(None, "cpu", "torch"), "int8_copy": Int8Network(copy_dir)}
-    shipped = load_network(None, "cpu", "int8")
+        # every core for each network here (extract() leaves one to decoding; extract_speed.py times that)
+        threads = torch.get_num_threads()
+        networks = {"torch": load_network(None, "cpu", "torch"), "int8_copy": Int8Network(copy_dir, threads)}
+    shipped = Int8Network(None, threads)
     if shipped.model_version != networks["int8_copy"].model_version:
         networks["shipped_int8"] = shipped
     labelled = test.label >= 0
