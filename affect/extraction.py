@@ -280,22 +280,7 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
             for i, found_list in batch:
                 source = source_name(images[i], i)
                 for found in found_list:
-                    t, detection = found.frame_time_s, found.detection
-                    if detection is None:
-                        rows.append(_empty_row(source, t, STATUS_ERROR, found.error, version))
-                    elif len(detection.boxes) == 0 and not found.unmatched:
-                        rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, version))
-                    rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, version)
-                             for _ in range(found.unmatched)]
-                    for k in range(0 if detection is None else len(detection.boxes)):
-                        row = _empty_row(source, t, STATUS_OK, "", version)
-                        row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k,
-                                   det_score=float(detection.scores[k]))
-                        if found.student_ids is not None:
-                            row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
-                        rows.append(row)
-                        scorer.add(_Pending(row, detection.crops[k], detection.face_unchecked,
-                                            None if crops_dir is None else Path(crops_dir) / crop_name(source, k, t)))
+                    rows += _rows_of(found, source, version, scorer, crops_dir)
             done += len(batch)
             if on_progress:
                 on_progress(done, len(images))
@@ -305,6 +290,27 @@ def extract(images: Sequence[ImageInput], *, batch_size: int = 64, device: str |
               *(("match_distance",) if enrolment is not None else ()))
     texts = {"student_id": "str"} if enrolment is not None else {}
     return frame.astype({"face_idx": "int64", **{c: "float64" for c in floats}, **texts})
+
+
+def _rows_of(found: Found, source: str, version: str, scorer: _Scorer, crops_dir: str | Path | None) -> list[dict]:
+    """The rows of one image or frame: an error or no_face row, one unmatched row per face
+    that matched nobody, and one row per face, handed to `scorer` to be filled in."""
+    t, detection = found.frame_time_s, found.detection
+    rows = []
+    if detection is None:
+        rows.append(_empty_row(source, t, STATUS_ERROR, found.error, version))
+    elif len(detection.boxes) == 0 and not found.unmatched:
+        rows.append(_empty_row(source, t, STATUS_NO_FACE, detection.reason, version))
+    rows += [_empty_row(source, t, STATUS_UNMATCHED, UNMATCHED_REASON, version) for _ in range(found.unmatched)]
+    for k in range(0 if detection is None else len(detection.boxes)):
+        row = _empty_row(source, t, STATUS_OK, "", version)
+        row.update(zip(BOX_COLUMNS, detection.boxes[k].tolist()), face_idx=k, det_score=float(detection.scores[k]))
+        if found.student_ids is not None:
+            row.update(student_id=found.student_ids[k], match_distance=float(found.distances[k]))
+        rows.append(row)
+        scorer.add(_Pending(row, detection.crops[k], detection.face_unchecked,
+                            None if crops_dir is None else Path(crops_dir) / crop_name(source, k, t)))
+    return rows
 
 
 def crop_stem(source: str) -> str:
