@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from affect.data import FaceSet
-from affect.int8 import OPSET, Int8Network, write_int8
+from affect.int8 import OPSET, Int8Network, record_int8, write_int8
 from affect.predict import mixed_precision, to_input
 from affect.weights import ModelInfo, default_weights_dir, read_info, write_info
 
@@ -224,11 +224,11 @@ def export_student(student_file: str | Path, calibration: np.ndarray, valid_face
     info = read_info(weights_dir)
     digest = write_int8(StudentOutputs(student), ["vad", "probs", "fer2013_probs", "face"], "/student/trunk/",
                         calibration, info.input_size, weights_dir / STUDENT_FILE)
-    info.int8 = {"file": STUDENT_FILE, "sha256": digest, "kind": "distilled student (affect.distil)",
-                 "model_version": f"{info.model_version}-student-int8-{digest[:10]}",
-                 "teacher": saved["teacher"], "distil": saved["config"], "epochs": len(saved["history"]),
-                 "calibration_crops": len(calibration), "opset": OPSET, "metrics": {}}
-    write_info(weights_dir, info)
+    record_int8(weights_dir, info, {"file": STUDENT_FILE, "sha256": digest, "kind": "distilled student (affect.distil)",
+                                    "model_version": f"{info.model_version}-student-int8-{digest[:10]}",
+                                    "teacher": saved["teacher"], "distil": saved["config"],
+                                    "epochs": len(saved["history"]), "calibration_crops": len(calibration),
+                                    "opset": OPSET, "metrics": {}})
     face = Int8Network(weights_dir).predict(valid_faces, with_face=True)[-1]
     info.int8["face_threshold"] = round(float(np.quantile(face, FACE_PASS_QUANTILE)), 4)
     write_info(weights_dir, info)

@@ -6,6 +6,8 @@ confident "happiness". Three tests, cheapest first, each with a reason for the r
 - noise: neighbouring pixels are uncorrelated (sensor noise, a broken stream);
 - no face: YuNet, on the crop upscaled to CHECK_SIDE (it finds few faces at 48 px),
   scores no face above CROP_FACE_SCORE (unless a quicker look at QUICK_SIDE is sure).
+With a network that has a face output (the CPU student, affect.distil), only the first
+two run (`flat_or_noise`) and that output replaces the third.
 Thresholds come from the FERPlus train and valid crops, with margin (not from the test
 split they are checked on): the least-varied train crop has a pixel std of 9.1 and a
 neighbour correlation of 0.54; the lowest face score at 160 px, over 10,000 train and

@@ -8,7 +8,8 @@ WIDER dev faces in colour than in gray (benchmarks/detection.py); the network re
 Photos and video frames go through YuNet and each face is warped to the FER framing
 (`affect.align`). Small inputs are taken as face crops, scored whole and unaligned
 (aligned by their own landmarks, FERPlus test crops scored 87.4 % instead of 88.1 %) once
-`affect.face_check` agrees they show a face.
+`affect.face_check` agrees they show a face (with a network that has a face output, the
+CPU student of affect.distil, only its cheap tests run here and that output decides).
 """
 from __future__ import annotations
 

@@ -111,8 +111,18 @@ def quantise(calibration: np.ndarray, weights_dir: str | Path | None = None) -> 
     names = ["vad", "probs"] + (["fer2013_probs"] if info.fer2013_head else [])
     digest = write_int8(_Probabilities(net), names, "/net/trunk/", calibration, info.input_size,
                         weights_dir / INT8_FILE)
-    info.int8 = {"file": INT8_FILE, "sha256": digest, "model_version": f"{info.model_version}-int8-{digest[:10]}",
-                 "calibration_crops": len(calibration), "opset": OPSET, "metrics": {}}
+    return record_int8(weights_dir, info, {"file": INT8_FILE, "sha256": digest,
+                                           "model_version": f"{info.model_version}-int8-{digest[:10]}",
+                                           "calibration_crops": len(calibration), "opset": OPSET, "metrics": {}})
+
+
+def record_int8(weights_dir: Path, info: ModelInfo, entry: dict) -> ModelInfo:
+    """Make the int8 file described by `entry` the weights' CPU network; the one it replaces
+    (when it is another file) is deleted, so no stale network lies beside the weights."""
+    previous = info.int8.get("file")
+    if previous and previous != entry["file"]:
+        (weights_dir / previous).unlink(missing_ok=True)
+    info.int8 = entry
     write_info(weights_dir, info)
     return info
 

@@ -73,8 +73,10 @@ def test_rows_carry_the_version_of_the_network_that_scored_them(test_faces):
 
 
 def test_quantise_writes_a_copy_that_loads_and_scores_like_torch(weights_copy, test_faces, ferplus_small):
+    replaced = int8_path(weights_copy)                 # the shipped CPU network (the student)
     made = quantise(load_split(ferplus_small, "train").images[:64], weights_copy)
     assert made.int8["file"] == INT8_FILE and int8_path(weights_copy) == weights_copy / INT8_FILE
+    assert replaced == int8_path(weights_copy) or not replaced.exists()   # no stale network left beside
     assert made.int8["model_version"].startswith(f"{made.model_version}-int8-")
     assert made.int8["calibration_crops"] == 64 and made.int8["metrics"] == {}
     assert read_info(weights_copy).int8 == made.int8
