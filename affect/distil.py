@@ -29,11 +29,12 @@ from torch import nn
 from affect.data import FaceSet
 from affect.int8 import OPSET, Int8Network, record_int8, write_int8
 from affect.predict import mixed_precision, to_input
+from affect.schema import EXPRESSIONS, FER2013_TO_FERPLUS
 from affect.weights import ModelInfo, default_weights_dir, read_info, write_info
 
 log = logging.getLogger(__name__)
 
-N_VAD, N_EXPRESSIONS, N_FER2013 = 3, 8, 7
+N_VAD, N_EXPRESSIONS, N_FER2013 = 3, len(EXPRESSIONS), len(FER2013_TO_FERPLUS)
 OUTPUTS = N_VAD + N_EXPRESSIONS + N_FER2013 + 1     # the last one is the face logit
 CHECKPOINT = "checkpoint.pt"
 TEACHER_LABELS = "teacher_labels.npz"
@@ -194,7 +195,7 @@ def distil(teacher, train: FaceSet, negatives: np.ndarray, valid: FaceSet, out_d
         labelled = valid.label >= 0
         record = {"epoch": state["epoch"] + 1, "loss": round(float(loss.detach()), 4),
                   "valid_accuracy": round(float((probs.argmax(1) == valid.label)[labelled].mean()), 4),
-                  "valid_face_p01": round(float(np.quantile(face, 0.001)), 4),
+                  "valid_face_threshold": round(float(np.quantile(face, FACE_PASS_QUANTILE)), 4),
                   "seconds": round(time.monotonic() - started, 1)}
         state["epoch"] += 1
         state["history"].append(record)

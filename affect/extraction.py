@@ -198,14 +198,14 @@ class _Scorer:
         vad, probs, *face = future.result()
         threshold = self.network.face_threshold
         for p, v, pr, f in zip(batch, vad, probs, face[0] if face else [None] * len(batch)):
+            if p.face_unchecked and f < threshold:
+                p.row.update(_empty_row(p.row["source"], p.row["frame_time_s"], STATUS_NO_FACE,
+                                        f"no face found in the crop (face score {f:.2f} below {threshold:.2f})",
+                                        p.row["model_version"]))
+                p.row.pop("student_id", None)
+                p.row.pop("match_distance", None)
+                continue
             if p.face_unchecked:
-                if f < threshold:
-                    p.row.update(_empty_row(p.row["source"], p.row["frame_time_s"], STATUS_NO_FACE,
-                                            f"no face found in the crop (face score {f:.2f} below {threshold:.2f})",
-                                            p.row["model_version"]))
-                    p.row.pop("student_id", None)
-                    p.row.pop("match_distance", None)
-                    continue
                 p.row["det_score"] = float(f)
             p.row.update(zip(VAD, v.tolist()))
             p.row.update(zip(PROB_COLUMNS, pr.tolist()))

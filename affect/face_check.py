@@ -46,7 +46,8 @@ class CropCheck:
 
 
 def _pixel_stats(gray: np.ndarray) -> tuple[float, float]:
-    """(pixel std, mean Pearson correlation of each pixel with its right and lower neighbour).
+    """(pixel std, mean Pearson correlation of each pixel with its right and lower neighbour:
+    about 0 for white noise).
 
     Exact, from whole-image sums minus one edge row or column: a crop's check runs for
     every crop file, so a handful of numpy calls instead of a few dozen.
@@ -66,11 +67,6 @@ def _pixel_stats(gray: np.ndarray) -> tuple[float, float]:
     horizontal = pearson(np.einsum("ij,ij->", a[:, :-1], a[:, 1:]), a[:, 0], a[:, -1])
     vertical = pearson(np.einsum("ij,ij->", a[:-1], a[1:]), a[0], a[-1])
     return std, (horizontal + vertical) / 2
-
-
-def neighbour_correlation(gray: np.ndarray) -> float:
-    """Mean Pearson correlation of each pixel with its right and lower neighbour (about 0 for white noise)."""
-    return _pixel_stats(gray)[1]
 
 
 def faces_in_crop(gray: np.ndarray, detect: YuNet, side: int) -> Faces:

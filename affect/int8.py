@@ -27,6 +27,7 @@ from affect.weights import ModelInfo, default_weights_dir, load_model, read_info
 INT8_FILE = "vad_resnet18.int8.onnx"
 OPSET = 17
 CALIBRATION_BATCH = 32
+CALIBRATION_CROPS = 320     # training crops that set the activation ranges
 PREDICT_BATCH = 256
 
 
@@ -57,6 +58,11 @@ class _Probabilities(torch.nn.Module):
         vad, logits, fer_logits = self.net(x, with_fer2013=True)
         out = (vad, logits.softmax(1))
         return out if fer_logits is None else (*out, fer_logits.softmax(1))
+
+
+def calibration_crops(train_images: np.ndarray, n: int = CALIBRATION_CROPS) -> np.ndarray:
+    """`n` training crops, evenly spaced over the split: the calibration set of every int8 network."""
+    return train_images[::max(1, len(train_images) // n)][:n]
 
 
 def _head_nodes(model_path: Path, trunk_prefix: str) -> list[str]:

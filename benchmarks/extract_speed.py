@@ -122,7 +122,8 @@ def main() -> None:
         faces = load_ferplus(root, "test", keep_all=True)
         labelled = faces.label >= 0
         crops = faces.images[:args.n]
-        paths = [root / "FER2013Test" / name.split("/", 1)[1] for name in faces.names[:args.n]]
+        all_paths = [root / "FER2013Test" / name.split("/", 1)[1] for name in faces.names]
+        paths = all_paths[:args.n]
         fer_labels = fer2013_labels(SHARED_DATA / "fer2013_original_labels.csv", faces.names)
         has_fer = fer_labels >= 0
 
@@ -154,7 +155,7 @@ def main() -> None:
             ext_rate, ext_runs = median_rate(end_to_end, len(paths), args.runs)
             _, probs, *fer_head = network.predict(faces.images, with_fer2013=network.info.fer2013_head)
             # the product path: every test crop file through extract(), a crop it calls no_face counting as wrong
-            rows = affect.extract([root / "FER2013Test" / n.split("/", 1)[1] for n in faces.names], model=network)
+            rows = affect.extract(all_paths, model=network)
             scored = (rows.status == STATUS_OK).to_numpy()
             path_pred = np.where(scored, rows[list(PROB_COLUMNS)].fillna(0).to_numpy().argmax(1), -1)
             result.update({

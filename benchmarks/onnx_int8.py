@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from affect.data import load_ferplus  # noqa: E402
-from affect.int8 import Int8Network, quantise  # noqa: E402
+from affect.int8 import Int8Network, calibration_crops, quantise  # noqa: E402
 from affect.network import load_network  # noqa: E402
 from affect.weights import default_weights_dir  # noqa: E402
 from benchmarks.extract_speed import ferplus_split, median_rate  # noqa: E402
@@ -46,7 +46,7 @@ def main() -> None:
         train = load_ferplus(ferplus_split(args.data, Path(tmp), "FER2013Train"), "train")
         copy_dir = Path(tmp) / "weights"
         shutil.copytree(default_weights_dir(), copy_dir)
-        quantise(train.images[::len(train.images) // 320][:320], copy_dir)
+        quantise(calibration_crops(train.images), copy_dir)
         # every core for each network here (extract() leaves one to decoding; extract_speed.py times that)
         threads = torch.get_num_threads()
         networks = {"torch": load_network(None, "cpu", "torch"), "int8_copy": Int8Network(copy_dir, threads)}

@@ -209,12 +209,10 @@ def quantise_extractor(
 
     Measure it after with `vadgrade evaluate-extractor --backend int8 --no-tta-flip --record`."""
     from affect.data import load_split
-    from affect.int8 import quantise
+    from affect.int8 import calibration_crops, quantise
 
     def run():
-        train = load_split(data, "train")
-        step = max(1, len(train.images) // calibration)
-        return quantise(train.images[::step][:calibration], weights_dir)
+        return quantise(calibration_crops(load_split(data, "train").images, calibration), weights_dir)
     info = _guard(run)
     console.print(f"wrote {info.int8['file']} ({info.int8['model_version']}, "
                   f"{info.int8['calibration_crops']} calibration crops)")
@@ -240,6 +238,7 @@ def distil_extractor(
 
     from affect.data import background_patches, load_split, read_wider, wider_halves
     from affect.distil import DistilConfig, distil, export_student
+    from affect.int8 import calibration_crops
     from affect.network import load_network
 
     def run():
@@ -251,8 +250,7 @@ def distil_extractor(
         cfg = DistilConfig(epochs=epochs, width=width, seed=seed, time_limit_min=time_limit_min)
         result = distil(teacher, train, patches, valid, out_dir, cfg)
         if result["finished"]:
-            step = max(1, len(train.images) // calibration)
-            result["info"] = export_student(out_dir / "student.pt", train.images[::step][:calibration],
+            result["info"] = export_student(out_dir / "student.pt", calibration_crops(train.images, calibration),
                                             valid.images, weights_dir)
         return result
     result = _guard(run)
